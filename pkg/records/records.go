@@ -1,0 +1,152 @@
+// Package records stores the delivery record of each (event, rule,
+// target) in a JetStream key-value bucket, so that `switchyard
+// deliveries get EVENT_ID` can show where an event's deliveries stand.
+//
+// The rule engine creates a pending record when it matches an event;
+// delivery updates it after each attempt; config reads it. Records
+// expire with the bucket's TTL.
+package records
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchyard-dev/switchyard/pkg/streams"
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
+)
+
+// maxUpdateTries bounds the compare-and-swap loop of Update. Only one
+// delivery worker holds a task at a time, so conflicts are rare.
+const maxUpdateTries = 10
+
+// Store reads and writes delivery records. It is safe for concurrent use.
+type Store struct {
+	kv jetstream.KeyValue
+}
+
+// Open opens the records bucket of the topology, which streams.Ensure
+// creates.
+func Open(ctx context.Context, js jetstream.JetStream, t streams.Topology) (*Store, error) {
+	kv, err := js.KeyValue(ctx, t.Bucket(streams.BucketDeliveries))
+	if err != nil {
+		return nil, fmt.Errorf("open delivery records: %w", err)
+	}
+	return &Store{kv: kv}, nil
+}
+
+// Key returns the bucket key of a record. Bus, rule and target names
+// are valid key tokens already; the event id is encoded because
+// CloudEvents ids may hold any character.
+func Key(eventID, bus, rule, target string) string {
+	return eventKey(eventID) + "." + bus + "." + rule + "." + target
+}
+
+// eventKey encodes an event id as one key token. Long ids are hashed so
+// keys stay short.
+func eventKey(eventID string) string {
+	if len(eventID) <= 96 {
+		return "e" + base64.RawURLEncoding.EncodeToString([]byte(eventID))
+	}
+	sum := sha256.Sum256([]byte(eventID))
+	return "h" + hex.EncodeToString(sum[:])
+}
+
+// Create stores d unless a record with the same key exists, which
+// happens when the rule engine handles an event twice after a restart.
+func (s *Store) Create(ctx context.Context, d *v1.Delivery) error {
+	b, err := proto.Marshal(d)
+	if err != nil {
+		return err
+	}
+	key := Key(d.GetEventId(), d.GetBus(), d.GetRule(), d.GetTargetId())
+	_, err = s.kv.Create(ctx, key, b)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return nil
+	}
+	return err
+}
+
+// Update applies change to the stored record, retrying when another
+// writer got there first. A missing record starts from an empty one,
+// since the record may have expired or never been created.
+func (s *Store) Update(ctx context.Context, key string, change func(*v1.Delivery)) error {
+	for range maxUpdateTries {
+		d := &v1.Delivery{}
+		var rev uint64
+		entry, err := s.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return fmt.Errorf("read delivery record: %w", err)
+		default:
+			rev = entry.Revision()
+			if err := proto.Unmarshal(entry.Value(), d); err != nil {
+				return fmt.Errorf("decode delivery record %s: %w", key, err)
+			}
+		}
+
+		change(d)
+		b, err := proto.Marshal(d)
+		if err != nil {
+			return err
+		}
+		if rev == 0 {
+			_, err = s.kv.Create(ctx, key, b)
+		} else {
+			_, err = s.kv.Update(ctx, key, b, rev)
+		}
+		if err == nil {
+			return nil
+		}
+		if !isConflict(err) {
+			return fmt.Errorf("write delivery record: %w", err)
+		}
+	}
+	return fmt.Errorf("write delivery record %s: %d conflicting writers", key, maxUpdateTries)
+}
+
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return true
+	}
+	return errors.Is(err, jetstream.ErrKeyExists)
+}
+
+// List returns every record of an event, in key order.
+func (s *Store) List(ctx context.Context, eventID string) ([]*v1.Delivery, error) {
+	lister, err := s.kv.ListKeysFiltered(ctx, eventKey(eventID)+".>")
+	if err != nil {
+		return nil, fmt.Errorf("list delivery records: %w", err)
+	}
+	var keys []string
+	for key := range lister.Keys() {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+
+	var out []*v1.Delivery
+	for _, key := range keys {
+		entry, err := s.kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read delivery record: %w", err)
+		}
+		d := &v1.Delivery{}
+		if err := proto.Unmarshal(entry.Value(), d); err != nil {
+			return nil, fmt.Errorf("decode delivery record %s: %w", key, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

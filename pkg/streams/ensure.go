@@ -1,0 +1,123 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// MaxEventSize is the largest event that ingest accepts, as in the
+// cloud services.
+const MaxEventSize = 256 << 10
+
+// Options sizes the streams and buckets that Ensure creates.
+type Options struct {
+	// Replicas of every stream and bucket: 1 on one server, 3 on a
+	// cluster. Zero means 1.
+	Replicas int
+	// EventsMaxAge is how long EVENTS keeps events for replay. Zero
+	// means 7 days.
+	EventsMaxAge time.Duration
+	// DeliveryRecordTTL is how long delivery records stay queryable.
+	// Zero means 7 days.
+	DeliveryRecordTTL time.Duration
+	// DeadLetterMaxAge is how long dead letters are kept. Zero means
+	// 14 days.
+	DeadLetterMaxAge time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.EventsMaxAge == 0 {
+		o.EventsMaxAge = 7 * 24 * time.Hour
+	}
+	if o.DeliveryRecordTTL == 0 {
+		o.DeliveryRecordTTL = 7 * 24 * time.Hour
+	}
+	if o.DeadLetterMaxAge == 0 {
+		o.DeadLetterMaxAge = 14 * 24 * time.Hour
+	}
+	return o
+}
+
+// dedupWindow bounds how long JetStream remembers message ids. A retried
+// publish within it is stored once.
+const dedupWindow = 2 * time.Minute
+
+// maxMessageSize leaves room for the envelope and headers around an
+// event of MaxEventSize.
+const maxMessageSize = MaxEventSize + 64<<10
+
+// Ensure creates or updates every stream and bucket of the topology. It
+// is idempotent, so every service calls it at start and none depends on
+// another having started first.
+func Ensure(ctx context.Context, js jetstream.JetStream, t Topology, o Options) error {
+	o = o.withDefaults()
+	for _, cfg := range t.streamConfigs(o) {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("create stream %s: %w", cfg.Name, err)
+		}
+	}
+	for _, cfg := range t.bucketConfigs(o) {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return fmt.Errorf("create bucket %s: %w", cfg.Bucket, err)
+		}
+	}
+	return nil
+}
+
+func (t Topology) streamConfigs(o Options) []jetstream.StreamConfig {
+	stream := func(name, root string) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name:       t.stream(name),
+			Subjects:   []string{t.wildcard(root)},
+			Storage:    jetstream.FileStorage,
+			Replicas:   o.Replicas,
+			Duplicates: dedupWindow,
+			MaxMsgSize: maxMessageSize,
+		}
+	}
+
+	// INGRESS and DELIVERIES are work queues: a message leaves once a
+	// consumer has acknowledged it.
+	ingress := stream(Ingress, rootIngest)
+	ingress.Retention = jetstream.WorkQueuePolicy
+
+	events := stream(Events, rootEvents)
+	events.MaxAge = o.EventsMaxAge
+
+	deliveries := stream(Deliveries, rootDeliveries)
+	deliveries.Retention = jetstream.WorkQueuePolicy
+
+	dead := stream(DeadLetter, rootDeadLetter)
+	dead.MaxAge = o.DeadLetterMaxAge
+
+	rejected := stream(Rejected, rootRejected)
+	rejected.MaxAge = o.DeadLetterMaxAge
+
+	return []jetstream.StreamConfig{ingress, events, deliveries, dead, rejected}
+}
+
+func (t Topology) bucketConfigs(o Options) []jetstream.KeyValueConfig {
+	bucket := func(name string) jetstream.KeyValueConfig {
+		return jetstream.KeyValueConfig{
+			Bucket:   t.Bucket(name),
+			Storage:  jetstream.FileStorage,
+			Replicas: o.Replicas,
+		}
+	}
+	records := bucket(BucketDeliveries)
+	records.TTL = o.DeliveryRecordTTL
+
+	return []jetstream.KeyValueConfig{
+		bucket(BucketBuses),
+		bucket(BucketConnections),
+		bucket(BucketDestinations),
+		bucket(BucketRules),
+		records,
+	}
+}

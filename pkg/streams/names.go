@@ -1,0 +1,146 @@
+// Package streams declares the JetStream streams, subjects, key-value
+// buckets and headers through which Switchyard's services talk, and
+// creates them.
+//
+// Every name comes from a Topology, so that several installations (or
+// tests running side by side) can share one NATS server: a Topology with
+// a prefix puts that prefix in front of every stream, bucket and subject.
+// The zero prefix gives the documented names, such as EVENTS and
+// events.<bus>.
+package streams
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// Stream names without a prefix.
+const (
+	Ingress    = "INGRESS"
+	Events     = "EVENTS"
+	Deliveries = "DELIVERIES"
+	DeadLetter = "DEADLETTER"
+	Rejected   = "REJECTED"
+)
+
+// Key-value bucket names without a prefix.
+const (
+	BucketBuses        = "sy_buses"
+	BucketConnections  = "sy_connections"
+	BucketDestinations = "sy_destinations"
+	BucketRules        = "sy_rules"
+	BucketDeliveries   = "sy_deliveries"
+)
+
+// Subject roots without a prefix. A full subject adds one token, such as
+// ingest.<bus> or deliveries.<destination>.
+const (
+	rootIngest     = "ingest"
+	rootEvents     = "events"
+	rootDeliveries = "deliveries"
+	rootDeadLetter = "deadletter"
+	rootRejected   = "rejected"
+	subjectChanges = "config.changes"
+)
+
+// Message headers set by Switchyard. Nats-Msg-Id is JetStream's own
+// header for de-duplication.
+const (
+	HeaderMsgID      = "Nats-Msg-Id"
+	HeaderBus        = "Switchyard-Bus"
+	HeaderIngestTime = "Switchyard-Ingest-Time"
+	// HeaderReason carries why a message on rejected.<bus> was rejected.
+	HeaderReason = "Switchyard-Reason"
+)
+
+// Topology names every stream, subject and bucket of one installation.
+// The zero value is the default installation.
+type Topology struct {
+	// Prefix goes in front of every name. It must be a valid subject
+	// token: letters, digits, '-' and '_'.
+	Prefix string
+}
+
+func (t Topology) stream(name string) string {
+	if t.Prefix == "" {
+		return name
+	}
+	return strings.ToUpper(t.Prefix) + "_" + name
+}
+
+func (t Topology) subject(parts ...string) string {
+	s := strings.Join(parts, ".")
+	if t.Prefix == "" {
+		return s
+	}
+	return t.Prefix + "." + s
+}
+
+// Stream returns the full name of a stream, such as Events.
+func (t Topology) Stream(name string) string { return t.stream(name) }
+
+// Bucket returns the full name of a key-value bucket.
+func (t Topology) Bucket(name string) string {
+	if t.Prefix == "" {
+		return name
+	}
+	return t.Prefix + "_" + name
+}
+
+// IngestSubject is where NATS producers publish the events of a bus.
+func (t Topology) IngestSubject(bus string) string { return t.subject(rootIngest, bus) }
+
+// EventsSubject is where ingest stores the accepted events of a bus.
+func (t Topology) EventsSubject(bus string) string { return t.subject(rootEvents, bus) }
+
+// DeliveriesSubject is where the rule engine puts tasks for a destination.
+func (t Topology) DeliveriesSubject(destination string) string {
+	return t.subject(rootDeliveries, destination)
+}
+
+// DeadLetterSubject is where delivery puts what failed for good.
+func (t Topology) DeadLetterSubject(bus string) string { return t.subject(rootDeadLetter, bus) }
+
+// RejectedSubject is where ingest puts NATS messages it could not accept.
+func (t Topology) RejectedSubject(bus string) string { return t.subject(rootRejected, bus) }
+
+// ChangesSubject carries a notice after each configuration write. It is a
+// core NATS subject, not a stream, so a service that missed notices
+// reloads everything when it reconnects.
+func (t Topology) ChangesSubject() string { return t.subject(subjectChanges) }
+
+// BusFromSubject returns the last token of subject, the bus or
+// destination name, or "" when subject has no dot.
+func BusFromSubject(subject string) string {
+	i := strings.LastIndexByte(subject, '.')
+	if i < 0 {
+		return ""
+	}
+	return subject[i+1:]
+}
+
+func (t Topology) wildcard(root string) string { return t.subject(root, ">") }
+
+// EventMsgID is the JetStream message id of a stored event. A CloudEvent
+// is identified by its source and id together, so a producer that
+// retries a publish does not store the event twice.
+func EventMsgID(bus, source, id string) string {
+	return digest(bus, source, id)
+}
+
+// TaskMsgID is the JetStream message id of a delivery task, derived from
+// the event, the rule and the target, so a rule engine that handles the
+// same event twice after a crash publishes the task once.
+func TaskMsgID(bus, source, eventID, rule, target string) string {
+	return digest(bus, source, eventID, rule, target)
+}
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20])
+}

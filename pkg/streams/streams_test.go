@@ -1,0 +1,66 @@
+package streams_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchyard-dev/switchyard/pkg/natstest"
+	"github.com/switchyard-dev/switchyard/pkg/streams"
+)
+
+func TestTopologyNames(t *testing.T) {
+	tests := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"default events stream", streams.Topology{}.Stream(streams.Events), "EVENTS"},
+		{"default ingest subject", streams.Topology{}.IngestSubject("default"), "ingest.default"},
+		{"default changes", streams.Topology{}.ChangesSubject(), "config.changes"},
+		{"prefixed stream", streams.Topology{Prefix: "t1"}.Stream(streams.Events), "T1_EVENTS"},
+		{"prefixed subject", streams.Topology{Prefix: "t1"}.EventsSubject("b"), "t1.events.b"},
+		{"prefixed bucket", streams.Topology{Prefix: "t1"}.Bucket(streams.BucketRules), "t1_sy_rules"},
+		{"bus from subject", streams.BusFromSubject("t1.events.orders"), "orders"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %q, want %q", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMsgIDsDiffer(t *testing.T) {
+	a := streams.EventMsgID("default", "src", "1")
+	b := streams.EventMsgID("default", "src1", "")
+	if a == b {
+		t.Errorf("EventMsgID joined parts ambiguously: both %q", a)
+	}
+	if streams.TaskMsgID("b", "s", "e", "r", "t1") == streams.TaskMsgID("b", "s", "e", "r", "t2") {
+		t.Error("TaskMsgID is the same for two targets")
+	}
+}
+
+func TestEnsureIdempotent(t *testing.T) {
+	srv := natstest.Start(t)
+	js, err := jetstream.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 2 {
+		if err := streams.Ensure(ctx, js, srv.Topology, streams.Options{}); err != nil {
+			t.Fatalf("Ensure call %d: %v", i+1, err)
+		}
+	}
+	s, err := js.Stream(ctx, srv.Topology.Stream(streams.Deliveries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CachedInfo().Config.Retention; got != jetstream.WorkQueuePolicy {
+		t.Errorf("DELIVERIES retention = %v, want work queue", got)
+	}
+}
