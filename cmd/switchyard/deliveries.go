@@ -1,0 +1,152 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
+)
+
+// pollInterval is the pause between two reads of deliveries --wait.
+const pollInterval = 250 * time.Millisecond
+
+func newDeliveriesCommand(a *app) *cobra.Command {
+	cmd := newGroupCommand("deliveries", "Show what happened to an event's deliveries")
+	cmd.AddCommand(newDeliveriesGetCommand(a))
+	return cmd
+}
+
+func newDeliveriesGetCommand(a *app) *cobra.Command {
+	var wait time.Duration
+	cmd := &cobra.Command{
+		Use:   "get EVENT_ID [--wait DURATION]",
+		Short: "Show the deliveries of an event, with every attempt",
+		Long: `Show one delivery per (rule, target) that the event matched, with its
+state and every HTTP attempt.
+
+With --wait, poll until every delivery is final (delivered, dead_lettered
+or failed) and fail with exit status 1 when the time runs out first.`,
+		Args: exactArgs("EVENT_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if wait < 0 {
+				return usagef("invalid --wait %s: want a positive duration", wait)
+			}
+			resp, err := a.waitDeliveries(cmd, args[0], wait)
+			if resp != nil {
+				if perr := a.printDeliveries(args[0], resp); perr != nil {
+					return perr
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().DurationVar(&wait, "wait", 0,
+		"poll until every delivery is final, for at most this long")
+	return cmd
+}
+
+// waitDeliveries reads the deliveries of an event until all are final or
+// wait has passed. It returns the last response also when it fails because
+// time ran out.
+func (a *app) waitDeliveries(cmd *cobra.Command, eventID string,
+	wait time.Duration) (*v1.GetDeliveriesResponse, error) {
+	client, err := a.configClient()
+	if err != nil {
+		return nil, err
+	}
+
+	deadline := time.Now().Add(wait)
+	for {
+		resp, err := a.getDeliveries(cmd, client, eventID)
+		if err != nil || wait == 0 || allFinal(resp.GetDeliveries()) {
+			return resp, err
+		}
+		if time.Now().After(deadline) {
+			return resp, fmt.Errorf("deliveries of event %s not final after %s", eventID, wait)
+		}
+
+		select {
+		case <-cmd.Context().Done():
+			return resp, cmd.Context().Err()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func (a *app) getDeliveries(cmd *cobra.Command, client v1.ConfigServiceClient,
+	eventID string) (*v1.GetDeliveriesResponse, error) {
+	ctx, cancel := a.callContext(cmd)
+	defer cancel()
+	return client.GetDeliveries(ctx, &v1.GetDeliveriesRequest{EventId: eventID})
+}
+
+// allFinal reports whether there are deliveries and none will change.
+func allFinal(deliveries []*v1.Delivery) bool {
+	for _, d := range deliveries {
+		switch d.GetState() {
+		case v1.DeliveryState_DELIVERY_STATE_DELIVERED,
+			v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED,
+			v1.DeliveryState_DELIVERY_STATE_FAILED:
+		default:
+			return false
+		}
+	}
+	return len(deliveries) > 0
+}
+
+func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse) error {
+	if a.jsonOutput() {
+		return a.printProto(resp)
+	}
+	if len(resp.GetDeliveries()) == 0 {
+		_, err := fmt.Fprintf(a.out, "no deliveries recorded for event %s "+
+			"(it matched no rule, or is still being matched)\n", eventID)
+		return err
+	}
+
+	t := newTable(a.out)
+	for i, d := range resp.GetDeliveries() {
+		if i > 0 {
+			t.row()
+		}
+		deliveryFields(t, d)
+	}
+	return t.flush()
+}
+
+func deliveryFields(t table, d *v1.Delivery) {
+	t.field("rule", d.GetBus()+"/"+d.GetRule())
+	t.field("target", d.GetTargetId())
+	t.field("destination", d.GetApiDestination())
+	t.field("state", enumText(d.GetState().String(), "DELIVERY_STATE_"))
+	for _, at := range d.GetAttempts() {
+		t.field("  attempt "+itoa(at.GetNumber()), attemptText(at))
+	}
+	if d.GetNextAttemptTime() != nil && d.GetState() == v1.DeliveryState_DELIVERY_STATE_RETRYING {
+		t.field("next attempt", formatTime(d.GetNextAttemptTime()))
+	}
+	if d.GetErrorCode() != "" || d.GetErrorMessage() != "" {
+		t.field("error", orDash(d.GetErrorCode())+": "+d.GetErrorMessage())
+	}
+	if d.GetLocation() != "" {
+		t.field("location", d.GetLocation())
+	}
+}
+
+// attemptText shows an attempt's start, duration and outcome: the status
+// code or, when no response came, the error.
+func attemptText(at *v1.Attempt) string {
+	s := formatTime(at.GetStartTime()) + "  " + formatDuration(at.GetDuration())
+	if at.GetStatusCode() != 0 {
+		s += "  status " + itoa(at.GetStatusCode())
+	}
+	if at.GetError() != "" {
+		s += "  error: " + at.GetError()
+	}
+	if at.GetLocation() != "" {
+		s += "  Location: " + at.GetLocation()
+	}
+	return s
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
+)
+
+const queueItem = "http://127.0.0.1:8080/queue/item/7/"
+
+func deliveredResponse() *v1.GetDeliveriesResponse {
+	start := timestamppb.New(time.Date(2026, 12, 4, 16, 0, 0, 0, time.UTC))
+	return &v1.GetDeliveriesResponse{Deliveries: []*v1.Delivery{{
+		EventId: "e1", Bus: "default", Rule: "build-on-push", TargetId: "build",
+		ApiDestination: "jenkins-build", State: v1.DeliveryState_DELIVERY_STATE_DELIVERED,
+		Location: queueItem,
+		Attempts: []*v1.Attempt{
+			{Number: 1, StartTime: start, Duration: durationpb.New(2 * time.Second),
+				Error: "connection refused"},
+			{Number: 2, StartTime: start, Duration: durationpb.New(120 * time.Millisecond),
+				StatusCode: 201, Location: queueItem},
+		},
+	}}}
+}
+
+func pendingResponse() *v1.GetDeliveriesResponse {
+	r := deliveredResponse()
+	r.Deliveries[0].State = v1.DeliveryState_DELIVERY_STATE_RETRYING
+	r.Deliveries[0].Attempts = r.Deliveries[0].Attempts[:1]
+	r.Deliveries[0].Location = ""
+	return r
+}
+
+func TestDeliveriesGetText(t *testing.T) {
+	f := &fakeConfig{deliveries: []*v1.GetDeliveriesResponse{deliveredResponse()}}
+	c := newCLI(t, f)
+
+	r := c.run("deliveries", "get", "e1")
+	r.wantCode(t, exitOK)
+
+	if got := last[*v1.GetDeliveriesRequest](t, f).GetEventId(); got != "e1" {
+		t.Errorf("event id = %q, want e1", got)
+	}
+	for _, want := range []string{
+		"default/build-on-push", "jenkins-build", "delivered",
+		"attempt 1", "2s  error: connection refused",
+		"attempt 2", "120ms  status 201  Location: " + queueItem,
+		"location:", queueItem,
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout = %q, want %q", r.stdout, want)
+		}
+	}
+}
+
+func TestDeliveriesGetEmpty(t *testing.T) {
+	f := &fakeConfig{}
+	c := newCLI(t, f)
+
+	r := c.run("deliveries", "get", "e9")
+	r.wantCode(t, exitOK)
+
+	want := "no deliveries recorded for event e9 (it matched no rule, or is still being matched)\n"
+	if r.stdout != want {
+		t.Errorf("stdout = %q, want %q", r.stdout, want)
+	}
+
+	r = c.run("-o", "json", "deliveries", "get", "e9")
+	r.wantCode(t, exitOK)
+	var got map[string][]any
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+	}
+	if list, ok := got["deliveries"]; !ok || len(list) != 0 {
+		t.Errorf("stdout = %s, want an empty deliveries list", r.stdout)
+	}
+}
+
+func TestDeliveriesWaitUntilFinal(t *testing.T) {
+	f := &fakeConfig{deliveries: []*v1.GetDeliveriesResponse{
+		{}, pendingResponse(), deliveredResponse(),
+	}}
+	c := newCLI(t, f)
+
+	r := c.run("deliveries", "get", "e1", "--wait", "10s")
+	r.wantCode(t, exitOK)
+
+	if n := f.requestCount(); n != 3 {
+		t.Errorf("requests = %d, want 3: empty, retrying, delivered", n)
+	}
+	if !strings.Contains(r.stdout, "delivered") {
+		t.Errorf("stdout = %q, want the final state", r.stdout)
+	}
+}
+
+func TestDeliveriesWaitTimesOut(t *testing.T) {
+	f := &fakeConfig{deliveries: []*v1.GetDeliveriesResponse{pendingResponse()}}
+	c := newCLI(t, f)
+
+	r := c.run("deliveries", "get", "e1", "--wait", "300ms")
+	r.wantCode(t, exitFailure)
+
+	if !strings.Contains(r.stderr, "deliveries of event e1 not final after 300ms") {
+		t.Errorf("stderr = %q, want the timeout", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "retrying") {
+		t.Errorf("stdout = %q, want the last state read", r.stdout)
+	}
+}

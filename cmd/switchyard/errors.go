@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Exit codes of the switchyard command.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError is a wrong command line or invalid input, such as a
+// malformed NAME=VALUE or a file that is not JSON. It exits with status 2.
+// With help set, the message points to the command's help.
+type usageError struct {
+	err  error
+	help bool
+}
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{err: fmt.Errorf(format, args...)}
+}
+
+// exitCode ends a command with the status it contains and no message, for
+// commands whose result is the status itself, such as `pattern test`.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// hintError is a failure with advice on what to do about it.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e hintError) Error() string { return e.err.Error() }
+func (e hintError) Unwrap() error { return e.err }
+
+// report prints err to stderr with a hint where one helps and returns
+// the exit status for it.
+func (a *app) report(cmd *cobra.Command, err error) int {
+	if err == nil {
+		return exitOK
+	}
+
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
+	}
+
+	var usage usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(a.err, "error: %v\n", err)
+		if usage.help && cmd != nil {
+			fmt.Fprintf(a.err, "run '%s --help' for usage\n", cmd.CommandPath())
+		}
+		return exitUsage
+	}
+
+	msg, hint := a.describe(err)
+	fmt.Fprintf(a.err, "error: %s\n", msg)
+	if hint != "" {
+		fmt.Fprintf(a.err, "hint: %s\n", hint)
+	}
+	return exitFailure
+}
+
+// describe returns the message and hint for a failure.
+func (a *app) describe(err error) (msg, hint string) {
+	var h hintError
+	if errors.As(err, &h) {
+		return err.Error(), h.hint
+	}
+	if errors.Is(err, context.Canceled) {
+		return "interrupted", ""
+	}
+
+	st, ok := status.FromError(err)
+	if !ok {
+		return err.Error(), ""
+	}
+	return st.Message(), a.statusHint(st.Code())
+}
+
+// statusHint is the advice for a gRPC status code of the config service.
+func (a *app) statusHint(code codes.Code) string {
+	switch code {
+	case codes.NotFound:
+		return "check the name and, for rules, --bus; `list` shows what exists"
+	case codes.AlreadyExists:
+		return "it exists already; use update to change it"
+	case codes.FailedPrecondition:
+		return "it refers to an object that is missing, or others still refer to it"
+	case codes.InvalidArgument:
+		return "fix the value named in the message; --help lists the flags"
+	case codes.Aborted:
+		return "someone changed it since it was read; get it again and retry"
+	case codes.Unavailable:
+		return fmt.Sprintf("is `switchyard dev` running? --server is %s", a.server)
+	case codes.DeadlineExceeded:
+		return fmt.Sprintf("no response within --timeout %s; is --server %s right?",
+			a.timeout, a.server)
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return "the config service rejected the caller's credentials"
+	default:
+		return ""
+	}
+}
