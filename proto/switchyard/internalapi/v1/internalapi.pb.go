@@ -5,7 +5,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        (unknown)
-// source: switchyard/internal/v1/internal.proto
+// source: switchyard/internalapi/v1/internalapi.proto
 
 package internalv1
 
@@ -66,11 +66,11 @@ func (x ChangeKind) String() string {
 }
 
 func (ChangeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchyard_internal_v1_internal_proto_enumTypes[0].Descriptor()
+	return file_switchyard_internalapi_v1_internalapi_proto_enumTypes[0].Descriptor()
 }
 
 func (ChangeKind) Type() protoreflect.EnumType {
-	return &file_switchyard_internal_v1_internal_proto_enumTypes[0]
+	return &file_switchyard_internalapi_v1_internalapi_proto_enumTypes[0]
 }
 
 func (x ChangeKind) Number() protoreflect.EnumNumber {
@@ -79,7 +79,7 @@ func (x ChangeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChangeKind.Descriptor instead.
 func (ChangeKind) EnumDescriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{0}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{0}
 }
 
 type ResolveDestinationRequest struct {
@@ -91,7 +91,7 @@ type ResolveDestinationRequest struct {
 
 func (x *ResolveDestinationRequest) Reset() {
 	*x = ResolveDestinationRequest{}
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[0]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -103,7 +103,7 @@ func (x *ResolveDestinationRequest) String() string {
 func (*ResolveDestinationRequest) ProtoMessage() {}
 
 func (x *ResolveDestinationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[0]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -116,7 +116,7 @@ func (x *ResolveDestinationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveDestinationRequest.ProtoReflect.Descriptor instead.
 func (*ResolveDestinationRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{0}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *ResolveDestinationRequest) GetName() string {
@@ -138,7 +138,7 @@ type ResolvedDestination struct {
 
 func (x *ResolvedDestination) Reset() {
 	*x = ResolvedDestination{}
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[1]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +150,7 @@ func (x *ResolvedDestination) String() string {
 func (*ResolvedDestination) ProtoMessage() {}
 
 func (x *ResolvedDestination) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[1]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +163,7 @@ func (x *ResolvedDestination) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolvedDestination.ProtoReflect.Descriptor instead.
 func (*ResolvedDestination) Descriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{1}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ResolvedDestination) GetApiDestination() *v1.ApiDestination {
@@ -183,7 +183,7 @@ func (x *ResolvedDestination) GetConnection() *v1.Connection {
 // ConfigChange is published on config.changes after each write.
 type ConfigChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Kind  ChangeKind             `protobuf:"varint,1,opt,name=kind,proto3,enum=switchyard.internal.v1.ChangeKind" json:"kind,omitempty"`
+	Kind  ChangeKind             `protobuf:"varint,1,opt,name=kind,proto3,enum=switchyard.internalapi.v1.ChangeKind" json:"kind,omitempty"`
 	// Set for rules.
 	Bus           string `protobuf:"bytes,2,opt,name=bus,proto3" json:"bus,omitempty"`
 	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
@@ -195,7 +195,7 @@ type ConfigChange struct {
 
 func (x *ConfigChange) Reset() {
 	*x = ConfigChange{}
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[2]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +207,7 @@ func (x *ConfigChange) String() string {
 func (*ConfigChange) ProtoMessage() {}
 
 func (x *ConfigChange) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[2]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +220,7 @@ func (x *ConfigChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigChange.ProtoReflect.Descriptor instead.
 func (*ConfigChange) Descriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{2}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ConfigChange) GetKind() ChangeKind {
@@ -273,7 +273,7 @@ type RenderedRequest struct {
 
 func (x *RenderedRequest) Reset() {
 	*x = RenderedRequest{}
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[3]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -285,7 +285,7 @@ func (x *RenderedRequest) String() string {
 func (*RenderedRequest) ProtoMessage() {}
 
 func (x *RenderedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[3]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -298,7 +298,7 @@ func (x *RenderedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenderedRequest.ProtoReflect.Descriptor instead.
 func (*RenderedRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{3}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RenderedRequest) GetPathValues() []string {
@@ -346,7 +346,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[4]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +358,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[4]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +371,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Header) GetName() string {
@@ -398,7 +398,7 @@ type QueryParameter struct {
 
 func (x *QueryParameter) Reset() {
 	*x = QueryParameter{}
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[5]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +410,7 @@ func (x *QueryParameter) String() string {
 func (*QueryParameter) ProtoMessage() {}
 
 func (x *QueryParameter) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[5]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +423,7 @@ func (x *QueryParameter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryParameter.ProtoReflect.Descriptor instead.
 func (*QueryParameter) Descriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *QueryParameter) GetName() string {
@@ -466,7 +466,7 @@ type DeliveryTask struct {
 
 func (x *DeliveryTask) Reset() {
 	*x = DeliveryTask{}
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[6]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +478,7 @@ func (x *DeliveryTask) String() string {
 func (*DeliveryTask) ProtoMessage() {}
 
 func (x *DeliveryTask) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[6]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +491,7 @@ func (x *DeliveryTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveryTask.ProtoReflect.Descriptor instead.
 func (*DeliveryTask) Descriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{6}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DeliveryTask) GetBus() string {
@@ -613,7 +613,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[7]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +625,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_internal_v1_internal_proto_msgTypes[7]
+	mi := &file_switchyard_internalapi_v1_internalapi_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +638,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_switchyard_internal_v1_internal_proto_rawDescGZIP(), []int{7}
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeadLetter) GetTask() *DeliveryTask {
@@ -697,29 +697,29 @@ func (x *DeadLetter) GetLastAttemptTime() *timestamppb.Timestamp {
 	return nil
 }
 
-var File_switchyard_internal_v1_internal_proto protoreflect.FileDescriptor
+var File_switchyard_internalapi_v1_internalapi_proto protoreflect.FileDescriptor
 
-const file_switchyard_internal_v1_internal_proto_rawDesc = "" +
+const file_switchyard_internalapi_v1_internalapi_proto_rawDesc = "" +
 	"\n" +
-	"%switchyard/internal/v1/internal.proto\x12\x16switchyard.internal.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aswitchyard/v1/config.proto\"/\n" +
+	"+switchyard/internalapi/v1/internalapi.proto\x12\x19switchyard.internalapi.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aswitchyard/v1/config.proto\"/\n" +
 	"\x19ResolveDestinationRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x98\x01\n" +
 	"\x13ResolvedDestination\x12F\n" +
 	"\x0fapi_destination\x18\x01 \x01(\v2\x1d.switchyard.v1.ApiDestinationR\x0eapiDestination\x129\n" +
 	"\n" +
 	"connection\x18\x02 \x01(\v2\x19.switchyard.v1.ConnectionR\n" +
-	"connection\"\xa2\x01\n" +
-	"\fConfigChange\x126\n" +
-	"\x04kind\x18\x01 \x01(\x0e2\".switchyard.internal.v1.ChangeKindR\x04kind\x12\x10\n" +
+	"connection\"\xa5\x01\n" +
+	"\fConfigChange\x129\n" +
+	"\x04kind\x18\x01 \x01(\x0e2%.switchyard.internalapi.v1.ChangeKindR\x04kind\x12\x10\n" +
 	"\x03bus\x18\x02 \x01(\tR\x03bus\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x18\n" +
 	"\adeleted\x18\x04 \x01(\bR\adeleted\x12\x1a\n" +
-	"\brevision\x18\x05 \x01(\x03R\brevision\"\xe1\x01\n" +
+	"\brevision\x18\x05 \x01(\x03R\brevision\"\xe7\x01\n" +
 	"\x0fRenderedRequest\x12\x1f\n" +
 	"\vpath_values\x18\x01 \x03(\tR\n" +
-	"pathValues\x128\n" +
-	"\aheaders\x18\x02 \x03(\v2\x1e.switchyard.internal.v1.HeaderR\aheaders\x12<\n" +
-	"\x05query\x18\x03 \x03(\v2&.switchyard.internal.v1.QueryParameterR\x05query\x12\x12\n" +
+	"pathValues\x12;\n" +
+	"\aheaders\x18\x02 \x03(\v2!.switchyard.internalapi.v1.HeaderR\aheaders\x12?\n" +
+	"\x05query\x18\x03 \x03(\v2).switchyard.internalapi.v1.QueryParameterR\x05query\x12\x12\n" +
 	"\x04body\x18\x04 \x01(\fR\x04body\x12!\n" +
 	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\"2\n" +
 	"\x06Header\x12\x12\n" +
@@ -727,15 +727,15 @@ const file_switchyard_internal_v1_internal_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value\":\n" +
 	"\x0eQueryParameter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xa1\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xa4\x04\n" +
 	"\fDeliveryTask\x12\x10\n" +
 	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12!\n" +
 	"\fevent_source\x18\x03 \x01(\tR\veventSource\x12\x12\n" +
 	"\x04rule\x18\x04 \x01(\tR\x04rule\x12\x1b\n" +
 	"\ttarget_id\x18\x05 \x01(\tR\btargetId\x12'\n" +
-	"\x0fapi_destination\x18\x06 \x01(\tR\x0eapiDestination\x12A\n" +
-	"\arequest\x18\a \x01(\v2'.switchyard.internal.v1.RenderedRequestR\arequest\x12=\n" +
+	"\x0fapi_destination\x18\x06 \x01(\tR\x0eapiDestination\x12D\n" +
+	"\arequest\x18\a \x01(\v2*.switchyard.internalapi.v1.RenderedRequestR\arequest\x12=\n" +
 	"\fretry_policy\x18\b \x01(\v2\x1a.switchyard.v1.RetryPolicyR\vretryPolicy\x12\x1f\n" +
 	"\vdead_letter\x18\t \x01(\bR\n" +
 	"deadLetter\x12\x14\n" +
@@ -746,10 +746,10 @@ const file_switchyard_internal_v1_internal_proto_rawDesc = "" +
 	"\n" +
 	"match_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tmatchTime\x12\x1a\n" +
 	"\bredriven\x18\r \x01(\bR\bredriven\x12\x1a\n" +
-	"\breplayed\x18\x0e \x01(\bR\breplayed\"\x8d\x03\n" +
+	"\breplayed\x18\x0e \x01(\bR\breplayed\"\x90\x03\n" +
 	"\n" +
-	"DeadLetter\x128\n" +
-	"\x04task\x18\x01 \x01(\v2$.switchyard.internal.v1.DeliveryTaskR\x04task\x12\x1d\n" +
+	"DeadLetter\x12;\n" +
+	"\x04task\x18\x01 \x01(\v2'.switchyard.internalapi.v1.DeliveryTaskR\x04task\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x02 \x01(\tR\terrorCode\x12#\n" +
 	"\rerror_message\x18\x03 \x01(\tR\ferrorMessage\x12(\n" +
@@ -764,54 +764,54 @@ const file_switchyard_internal_v1_internal_proto_rawDesc = "" +
 	"\x0fCHANGE_KIND_BUS\x10\x01\x12\x1a\n" +
 	"\x16CHANGE_KIND_CONNECTION\x10\x02\x12\x1f\n" +
 	"\x1bCHANGE_KIND_API_DESTINATION\x10\x03\x12\x14\n" +
-	"\x10CHANGE_KIND_RULE\x10\x042\x80\x01\n" +
-	"\bResolver\x12t\n" +
-	"\x12ResolveDestination\x121.switchyard.internal.v1.ResolveDestinationRequest\x1a+.switchyard.internal.v1.ResolvedDestinationBNZLgithub.com/switchyard-dev/switchyard/proto/switchyard/internal/v1;internalv1b\x06proto3"
+	"\x10CHANGE_KIND_RULE\x10\x042\x86\x01\n" +
+	"\bResolver\x12z\n" +
+	"\x12ResolveDestination\x124.switchyard.internalapi.v1.ResolveDestinationRequest\x1a..switchyard.internalapi.v1.ResolvedDestinationBQZOgithub.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1;internalv1b\x06proto3"
 
 var (
-	file_switchyard_internal_v1_internal_proto_rawDescOnce sync.Once
-	file_switchyard_internal_v1_internal_proto_rawDescData []byte
+	file_switchyard_internalapi_v1_internalapi_proto_rawDescOnce sync.Once
+	file_switchyard_internalapi_v1_internalapi_proto_rawDescData []byte
 )
 
-func file_switchyard_internal_v1_internal_proto_rawDescGZIP() []byte {
-	file_switchyard_internal_v1_internal_proto_rawDescOnce.Do(func() {
-		file_switchyard_internal_v1_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_switchyard_internal_v1_internal_proto_rawDesc), len(file_switchyard_internal_v1_internal_proto_rawDesc)))
+func file_switchyard_internalapi_v1_internalapi_proto_rawDescGZIP() []byte {
+	file_switchyard_internalapi_v1_internalapi_proto_rawDescOnce.Do(func() {
+		file_switchyard_internalapi_v1_internalapi_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_switchyard_internalapi_v1_internalapi_proto_rawDesc), len(file_switchyard_internalapi_v1_internalapi_proto_rawDesc)))
 	})
-	return file_switchyard_internal_v1_internal_proto_rawDescData
+	return file_switchyard_internalapi_v1_internalapi_proto_rawDescData
 }
 
-var file_switchyard_internal_v1_internal_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchyard_internal_v1_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
-var file_switchyard_internal_v1_internal_proto_goTypes = []any{
-	(ChangeKind)(0),                   // 0: switchyard.internal.v1.ChangeKind
-	(*ResolveDestinationRequest)(nil), // 1: switchyard.internal.v1.ResolveDestinationRequest
-	(*ResolvedDestination)(nil),       // 2: switchyard.internal.v1.ResolvedDestination
-	(*ConfigChange)(nil),              // 3: switchyard.internal.v1.ConfigChange
-	(*RenderedRequest)(nil),           // 4: switchyard.internal.v1.RenderedRequest
-	(*Header)(nil),                    // 5: switchyard.internal.v1.Header
-	(*QueryParameter)(nil),            // 6: switchyard.internal.v1.QueryParameter
-	(*DeliveryTask)(nil),              // 7: switchyard.internal.v1.DeliveryTask
-	(*DeadLetter)(nil),                // 8: switchyard.internal.v1.DeadLetter
+var file_switchyard_internalapi_v1_internalapi_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_switchyard_internalapi_v1_internalapi_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_switchyard_internalapi_v1_internalapi_proto_goTypes = []any{
+	(ChangeKind)(0),                   // 0: switchyard.internalapi.v1.ChangeKind
+	(*ResolveDestinationRequest)(nil), // 1: switchyard.internalapi.v1.ResolveDestinationRequest
+	(*ResolvedDestination)(nil),       // 2: switchyard.internalapi.v1.ResolvedDestination
+	(*ConfigChange)(nil),              // 3: switchyard.internalapi.v1.ConfigChange
+	(*RenderedRequest)(nil),           // 4: switchyard.internalapi.v1.RenderedRequest
+	(*Header)(nil),                    // 5: switchyard.internalapi.v1.Header
+	(*QueryParameter)(nil),            // 6: switchyard.internalapi.v1.QueryParameter
+	(*DeliveryTask)(nil),              // 7: switchyard.internalapi.v1.DeliveryTask
+	(*DeadLetter)(nil),                // 8: switchyard.internalapi.v1.DeadLetter
 	(*v1.ApiDestination)(nil),         // 9: switchyard.v1.ApiDestination
 	(*v1.Connection)(nil),             // 10: switchyard.v1.Connection
 	(*v1.RetryPolicy)(nil),            // 11: switchyard.v1.RetryPolicy
 	(*timestamppb.Timestamp)(nil),     // 12: google.protobuf.Timestamp
 }
-var file_switchyard_internal_v1_internal_proto_depIdxs = []int32{
-	9,  // 0: switchyard.internal.v1.ResolvedDestination.api_destination:type_name -> switchyard.v1.ApiDestination
-	10, // 1: switchyard.internal.v1.ResolvedDestination.connection:type_name -> switchyard.v1.Connection
-	0,  // 2: switchyard.internal.v1.ConfigChange.kind:type_name -> switchyard.internal.v1.ChangeKind
-	5,  // 3: switchyard.internal.v1.RenderedRequest.headers:type_name -> switchyard.internal.v1.Header
-	6,  // 4: switchyard.internal.v1.RenderedRequest.query:type_name -> switchyard.internal.v1.QueryParameter
-	4,  // 5: switchyard.internal.v1.DeliveryTask.request:type_name -> switchyard.internal.v1.RenderedRequest
-	11, // 6: switchyard.internal.v1.DeliveryTask.retry_policy:type_name -> switchyard.v1.RetryPolicy
-	12, // 7: switchyard.internal.v1.DeliveryTask.ingest_time:type_name -> google.protobuf.Timestamp
-	12, // 8: switchyard.internal.v1.DeliveryTask.match_time:type_name -> google.protobuf.Timestamp
-	7,  // 9: switchyard.internal.v1.DeadLetter.task:type_name -> switchyard.internal.v1.DeliveryTask
-	12, // 10: switchyard.internal.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
-	12, // 11: switchyard.internal.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
-	1,  // 12: switchyard.internal.v1.Resolver.ResolveDestination:input_type -> switchyard.internal.v1.ResolveDestinationRequest
-	2,  // 13: switchyard.internal.v1.Resolver.ResolveDestination:output_type -> switchyard.internal.v1.ResolvedDestination
+var file_switchyard_internalapi_v1_internalapi_proto_depIdxs = []int32{
+	9,  // 0: switchyard.internalapi.v1.ResolvedDestination.api_destination:type_name -> switchyard.v1.ApiDestination
+	10, // 1: switchyard.internalapi.v1.ResolvedDestination.connection:type_name -> switchyard.v1.Connection
+	0,  // 2: switchyard.internalapi.v1.ConfigChange.kind:type_name -> switchyard.internalapi.v1.ChangeKind
+	5,  // 3: switchyard.internalapi.v1.RenderedRequest.headers:type_name -> switchyard.internalapi.v1.Header
+	6,  // 4: switchyard.internalapi.v1.RenderedRequest.query:type_name -> switchyard.internalapi.v1.QueryParameter
+	4,  // 5: switchyard.internalapi.v1.DeliveryTask.request:type_name -> switchyard.internalapi.v1.RenderedRequest
+	11, // 6: switchyard.internalapi.v1.DeliveryTask.retry_policy:type_name -> switchyard.v1.RetryPolicy
+	12, // 7: switchyard.internalapi.v1.DeliveryTask.ingest_time:type_name -> google.protobuf.Timestamp
+	12, // 8: switchyard.internalapi.v1.DeliveryTask.match_time:type_name -> google.protobuf.Timestamp
+	7,  // 9: switchyard.internalapi.v1.DeadLetter.task:type_name -> switchyard.internalapi.v1.DeliveryTask
+	12, // 10: switchyard.internalapi.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
+	12, // 11: switchyard.internalapi.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
+	1,  // 12: switchyard.internalapi.v1.Resolver.ResolveDestination:input_type -> switchyard.internalapi.v1.ResolveDestinationRequest
+	2,  // 13: switchyard.internalapi.v1.Resolver.ResolveDestination:output_type -> switchyard.internalapi.v1.ResolvedDestination
 	13, // [13:14] is the sub-list for method output_type
 	12, // [12:13] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
@@ -819,27 +819,27 @@ var file_switchyard_internal_v1_internal_proto_depIdxs = []int32{
 	0,  // [0:12] is the sub-list for field type_name
 }
 
-func init() { file_switchyard_internal_v1_internal_proto_init() }
-func file_switchyard_internal_v1_internal_proto_init() {
-	if File_switchyard_internal_v1_internal_proto != nil {
+func init() { file_switchyard_internalapi_v1_internalapi_proto_init() }
+func file_switchyard_internalapi_v1_internalapi_proto_init() {
+	if File_switchyard_internalapi_v1_internalapi_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_internal_v1_internal_proto_rawDesc), len(file_switchyard_internal_v1_internal_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_internalapi_v1_internalapi_proto_rawDesc), len(file_switchyard_internalapi_v1_internalapi_proto_rawDesc)),
 			NumEnums:      1,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_switchyard_internal_v1_internal_proto_goTypes,
-		DependencyIndexes: file_switchyard_internal_v1_internal_proto_depIdxs,
-		EnumInfos:         file_switchyard_internal_v1_internal_proto_enumTypes,
-		MessageInfos:      file_switchyard_internal_v1_internal_proto_msgTypes,
+		GoTypes:           file_switchyard_internalapi_v1_internalapi_proto_goTypes,
+		DependencyIndexes: file_switchyard_internalapi_v1_internalapi_proto_depIdxs,
+		EnumInfos:         file_switchyard_internalapi_v1_internalapi_proto_enumTypes,
+		MessageInfos:      file_switchyard_internalapi_v1_internalapi_proto_msgTypes,
 	}.Build()
-	File_switchyard_internal_v1_internal_proto = out.File
-	file_switchyard_internal_v1_internal_proto_goTypes = nil
-	file_switchyard_internal_v1_internal_proto_depIdxs = nil
+	File_switchyard_internalapi_v1_internalapi_proto = out.File
+	file_switchyard_internalapi_v1_internalapi_proto_goTypes = nil
+	file_switchyard_internalapi_v1_internalapi_proto_depIdxs = nil
 }

@@ -5,7 +5,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.0
 // - protoc             (unknown)
-// source: switchyard/internal/v1/internal.proto
+// source: switchyard/internalapi/v1/internalapi.proto
 
 package internalv1
 
@@ -22,7 +22,7 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Resolver_ResolveDestination_FullMethodName = "/switchyard.internal.v1.Resolver/ResolveDestination"
+	Resolver_ResolveDestination_FullMethodName = "/switchyard.internalapi.v1.Resolver/ResolveDestination"
 )
 
 // ResolverClient is the client API for Resolver service.
@@ -119,7 +119,7 @@ func _Resolver_ResolveDestination_Handler(srv interface{}, ctx context.Context, 
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var Resolver_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "switchyard.internal.v1.Resolver",
+	ServiceName: "switchyard.internalapi.v1.Resolver",
 	HandlerType: (*ResolverServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
@@ -128,5 +128,5 @@ var Resolver_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "switchyard/internal/v1/internal.proto",
+	Metadata: "switchyard/internalapi/v1/internalapi.proto",
 }
