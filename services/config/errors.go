@@ -1,0 +1,87 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Sentinels that classify the errors of the service's operations. Each
+// error returned by an operation wraps at most one of them, and
+// grpcError maps it to its gRPC status code.
+var (
+	// ErrInvalidArgument marks a request that no stored state makes
+	// valid, such as a malformed URL or name.
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrNotFound marks a request for an object that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists marks a create of an object that exists.
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrStaleRevision marks an update or delete whose revision differs
+	// from the stored one.
+	ErrStaleRevision = errors.New("stale revision")
+	// ErrFailedPrecondition marks a request that the stored state
+	// rejects: a missing reference, or a delete of an object in use.
+	ErrFailedPrecondition = errors.New("failed precondition")
+	// ErrUnauthenticated marks a Resolver call without the internal
+	// token.
+	ErrUnauthenticated = errors.New("unauthenticated")
+)
+
+// classError is an error of one class whose message is meant for the
+// caller as is, without the class name in front.
+type classError struct {
+	class   error
+	message string
+}
+
+func (e *classError) Error() string { return e.message }
+func (e *classError) Unwrap() error { return e.class }
+
+func classErrorf(class error, format string, args ...any) error {
+	return &classError{class: class, message: fmt.Sprintf(format, args...)}
+}
+
+// invalidf returns an ErrInvalidArgument error about one request field.
+func invalidf(field, format string, args ...any) error {
+	return classErrorf(ErrInvalidArgument, field+": "+format, args...)
+}
+
+// codeOf chooses the gRPC code of an error returned by an operation.
+func codeOf(err error) codes.Code {
+	switch {
+	case errors.Is(err, ErrInvalidArgument):
+		return codes.InvalidArgument
+	case errors.Is(err, ErrNotFound):
+		return codes.NotFound
+	case errors.Is(err, ErrAlreadyExists):
+		return codes.AlreadyExists
+	case errors.Is(err, ErrStaleRevision):
+		return codes.Aborted
+	case errors.Is(err, ErrFailedPrecondition):
+		return codes.FailedPrecondition
+	case errors.Is(err, ErrUnauthenticated):
+		return codes.Unauthenticated
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	default:
+		return codes.Internal
+	}
+}
+
+// grpcError turns an operation's error into a gRPC status error. It is
+// the one place where the service chooses status codes.
+func grpcError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codeOf(err), err.Error())
+}
