@@ -52,6 +52,11 @@ const dedupWindow = 2 * time.Minute
 // event of MaxEventSize.
 const maxMessageSize = MaxEventSize + 64<<10
 
+// maxTaskSize bounds delivery tasks and dead letters, which carry the
+// event twice when the request body is the whole event: once as the
+// body and once as the original for dead-lettering.
+const maxTaskSize = 2*MaxEventSize + 64<<10
+
 // Ensure creates or updates every stream and bucket of the topology. It
 // is idempotent, so every service calls it at start and none depends on
 // another having started first.
@@ -92,9 +97,11 @@ func (t Topology) streamConfigs(o Options) []jetstream.StreamConfig {
 
 	deliveries := stream(Deliveries, rootDeliveries)
 	deliveries.Retention = jetstream.WorkQueuePolicy
+	deliveries.MaxMsgSize = maxTaskSize
 
 	dead := stream(DeadLetter, rootDeadLetter)
 	dead.MaxAge = o.DeadLetterMaxAge
+	dead.MaxMsgSize = maxTaskSize
 
 	rejected := stream(Rejected, rootRejected)
 	rejected.MaxAge = o.DeadLetterMaxAge

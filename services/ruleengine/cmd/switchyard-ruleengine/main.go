@@ -1,0 +1,120 @@
+// Command switchyard-ruleengine runs Switchyard's rule engine on its own:
+// it matches the events of every bus against their rules, which it reads
+// from the config service, and publishes one delivery task per matched
+// target.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchyard-dev/switchyard/pkg/configclient"
+	"github.com/switchyard-dev/switchyard/pkg/streams"
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
+	"github.com/switchyard-dev/switchyard/services/ruleengine"
+)
+
+// defaultServer is the config service's default gRPC address.
+const defaultServer = "127.0.0.1:7701"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "switchyard-ruleengine:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command-line flags, with defaults from the
+// environment.
+type options struct {
+	natsURL   string
+	server    string
+	prefix    string
+	batchSize int
+	workers   int
+	logFormat string
+	logLevel  slog.Level
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("switchyard-ruleengine", flag.ContinueOnError)
+	fs.StringVar(&o.natsURL, "nats-url", envOr("NATS_URL", nats.DefaultURL),
+		"NATS server URL (env NATS_URL)")
+	fs.StringVar(&o.server, "server", envOr("SWITCHYARD_SERVER", defaultServer),
+		"config service gRPC address (env SWITCHYARD_SERVER)")
+	fs.StringVar(&o.prefix, "prefix", os.Getenv("SWITCHYARD_PREFIX"),
+		"prefix of every stream, bucket and subject (env SWITCHYARD_PREFIX)")
+	fs.IntVar(&o.batchSize, "batch-size", ruleengine.DefaultBatchSize,
+		"events each worker handles together")
+	fs.IntVar(&o.workers, "workers", ruleengine.DefaultWorkers,
+		"batches handled at the same time")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: json or text")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.logFormat != "json" && o.logFormat != "text" {
+		return o, fmt.Errorf("--log-format %q: use json or text", o.logFormat)
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(o)
+
+	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-ruleengine"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
+	}
+	defer nc.Close()
+
+	conn, err := configclient.Dial(o.server)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	svc, err := ruleengine.New(ctx, ruleengine.Config{
+		NATS:      nc,
+		Topology:  streams.Topology{Prefix: o.prefix},
+		Logger:    logger,
+		Rules:     ruleengine.ConfigServiceRules{Client: v1.NewConfigServiceClient(conn)},
+		BatchSize: o.batchSize,
+		Workers:   o.workers,
+	})
+	if err != nil {
+		return err
+	}
+	return svc.Run(ctx)
+}
+
+func newLogger(o options) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: o.logLevel}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func envOr(name, fallback string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return fallback
+}

@@ -1,0 +1,198 @@
+package ruleengine
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchyard-dev/switchyard/pkg/streams"
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
+)
+
+// recordConcurrency bounds the delivery records a worker creates at once.
+// Creating one is a JetStream round trip, so they run side by side.
+const recordConcurrency = 32
+
+// worker handles batches of events. Each worker reuses its buffers, so
+// it must not be shared between goroutines.
+type worker struct {
+	s       *Service
+	batch   []jetstream.Msg
+	matches []string
+	events  []*matchedEvent
+	futures []taskFuture
+}
+
+// matchedEvent is an event that matched at least one rule, with what its
+// matches produced.
+type matchedEvent struct {
+	msg     jetstream.Msg
+	eventID string
+	tasks   []*nats.Msg
+	records []*v1.Delivery
+	// failed is set when a record or a task could not be stored, so the
+	// event must be handled again.
+	failed atomic.Bool
+}
+
+type taskFuture struct {
+	event  *matchedEvent
+	future jetstream.PubAckFuture
+}
+
+func newWorker(s *Service) *worker {
+	return &worker{s: s, batch: make([]jetstream.Msg, 0, s.cfg.BatchSize)}
+}
+
+// run handles the events of in, a batch at a time, until in is closed.
+// A batch is whatever is ready, up to BatchSize, so a lone event does not
+// wait for others.
+func (w *worker) run(in <-chan jetstream.Msg) {
+	for msg := range in {
+		w.batch = append(w.batch[:0], msg)
+	fill:
+		for len(w.batch) < cap(w.batch) {
+			select {
+			case msg, ok := <-in:
+				if !ok {
+					break fill
+				}
+				w.batch = append(w.batch, msg)
+			default:
+				break fill
+			}
+		}
+		w.handleBatch()
+	}
+}
+
+// handleBatch matches the batch's events, creates their delivery
+// records, publishes their tasks, waits for JetStream to store them all,
+// and then acks or naks each event. Records come first, so delivery finds
+// a task's record complete when it updates it.
+func (w *worker) handleBatch() {
+	defer clear(w.batch)
+	w.events = w.events[:0]
+	for _, msg := range w.batch {
+		if ev := w.match(msg); ev != nil {
+			w.events = append(w.events, ev)
+		}
+	}
+	if len(w.events) == 0 {
+		return
+	}
+
+	w.createRecords()
+	w.publishTasks()
+	w.settle()
+	clear(w.events)
+}
+
+// createRecords stores every delivery record of the batch. Create is
+// idempotent, so records of an event handled twice are stored once.
+func (w *worker) createRecords() {
+	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, recordConcurrency)
+	for _, ev := range w.events {
+		for _, rec := range ev.records {
+			limit <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-limit }()
+				if err := w.s.records.Create(ctx, rec); err != nil {
+					ev.failed.Store(true)
+					w.s.throttled.log(slog.LevelWarn, "record/create", "creating delivery record failed",
+						"event_id", ev.eventID, "rule", rec.GetRule(), "error", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+}
+
+// publishTasks publishes the tasks of every event whose records are
+// stored, then waits for JetStream to acknowledge each one.
+func (w *worker) publishTasks() {
+	w.futures = w.futures[:0]
+	for _, ev := range w.events {
+		if ev.failed.Load() {
+			continue
+		}
+		for _, task := range ev.tasks {
+			future, err := w.s.js.PublishMsgAsync(task)
+			if err != nil {
+				w.publishFailed(ev, task, err)
+				break
+			}
+			w.futures = append(w.futures, taskFuture{event: ev, future: future})
+		}
+	}
+
+	// The publish timeout resolves every future; the deadline guards
+	// against one that would never resolve all the same.
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout+time.Second)
+	defer cancel()
+	for _, f := range w.futures {
+		select {
+		case ack := <-f.future.Ok():
+			w.s.stats.tasks.Add(1)
+			if ack.Duplicate {
+				w.s.stats.duplicateTasks.Add(1)
+			}
+		case err := <-f.future.Err():
+			w.publishFailed(f.event, f.future.Msg(), err)
+		case <-ctx.Done():
+			w.publishFailed(f.event, f.future.Msg(), ctx.Err())
+		}
+	}
+	clear(w.futures)
+}
+
+func (w *worker) publishFailed(ev *matchedEvent, task *nats.Msg, err error) {
+	ev.failed.Store(true)
+	w.s.throttled.log(slog.LevelWarn, "task/publish", "publishing delivery task failed",
+		"event_id", ev.eventID, "destination", streams.BusFromSubject(task.Subject), "error", err)
+}
+
+// settle acks each event whose records and tasks are all stored, and
+// naks the others, with a delay that grows with each redelivery.
+func (w *worker) settle() {
+	for _, ev := range w.events {
+		if !ev.failed.Load() {
+			w.ack(ev.msg, ev.eventID)
+			continue
+		}
+		w.s.stats.retries.Add(1)
+		var delivered uint64 = 1
+		if md, err := ev.msg.Metadata(); err == nil {
+			delivered = md.NumDelivered
+		}
+		if err := ev.msg.NakWithDelay(nakDelay(delivered)); err != nil {
+			w.s.throttled.log(slog.LevelWarn, "event/nak", "negative ack of event failed",
+				"event_id", ev.eventID, "error", err)
+		}
+	}
+}
+
+// ack acknowledges an event without waiting for the server's reply. A
+// lost ack means the event comes again after the ack wait and its tasks
+// are de-duplicated.
+func (w *worker) ack(msg jetstream.Msg, eventID string) {
+	if err := msg.Ack(); err != nil {
+		w.s.throttled.log(slog.LevelWarn, "event/ack", "ack of event failed",
+			"event_id", eventID, "error", err)
+	}
+}
+
+// nakDelay doubles from one second with each delivery, up to a minute.
+func nakDelay(delivered uint64) time.Duration {
+	n := min(max(delivered, 1)-1, 6)
+	return min(time.Second<<n, time.Minute)
+}
