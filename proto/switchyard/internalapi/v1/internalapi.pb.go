@@ -458,8 +458,11 @@ type DeliveryTask struct {
 	IngestTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=ingest_time,json=ingestTime,proto3" json:"ingest_time,omitempty"`
 	MatchTime  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=match_time,json=matchTime,proto3" json:"match_time,omitempty"`
 	// Set when the task comes from a redrive or a replay.
-	Redriven      bool `protobuf:"varint,13,opt,name=redriven,proto3" json:"redriven,omitempty"`
-	Replayed      bool `protobuf:"varint,14,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	Redriven bool `protobuf:"varint,13,opt,name=redriven,proto3" json:"redriven,omitempty"`
+	Replayed bool `protobuf:"varint,14,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	// How many times the delivery was redriven from the dead-letter
+	// stream; a redrive sets it to one more than the dead letter's task.
+	RedriveCount  int32 `protobuf:"varint,15,opt,name=redrive_count,json=redriveCount,proto3" json:"redrive_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -590,6 +593,13 @@ func (x *DeliveryTask) GetReplayed() bool {
 		return x.Replayed
 	}
 	return false
+}
+
+func (x *DeliveryTask) GetRedriveCount() int32 {
+	if x != nil {
+		return x.RedriveCount
+	}
+	return 0
 }
 
 // DeadLetter is a delivery that failed for good, published on
@@ -727,7 +737,7 @@ const file_switchyard_internalapi_v1_internalapi_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value\":\n" +
 	"\x0eQueryParameter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xa4\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xc9\x04\n" +
 	"\fDeliveryTask\x12\x10\n" +
 	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12!\n" +
@@ -746,7 +756,8 @@ const file_switchyard_internalapi_v1_internalapi_proto_rawDesc = "" +
 	"\n" +
 	"match_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tmatchTime\x12\x1a\n" +
 	"\bredriven\x18\r \x01(\bR\bredriven\x12\x1a\n" +
-	"\breplayed\x18\x0e \x01(\bR\breplayed\"\x90\x03\n" +
+	"\breplayed\x18\x0e \x01(\bR\breplayed\x12#\n" +
+	"\rredrive_count\x18\x0f \x01(\x05R\fredriveCount\"\x90\x03\n" +
 	"\n" +
 	"DeadLetter\x12;\n" +
 	"\x04task\x18\x01 \x01(\v2'.switchyard.internalapi.v1.DeliveryTaskR\x04task\x12\x1d\n" +
