@@ -1,0 +1,130 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/switchyard-dev/switchyard/pkg/records"
+	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
+	"github.com/switchyard-dev/switchyard/services/delivery/retry"
+)
+
+func recordKey(t *internalv1.DeliveryTask) string {
+	return records.Key(t.GetEventId(), t.GetBus(), t.GetRule(), t.GetTargetId())
+}
+
+// priorAttempts summarizes the attempts of a task made before the
+// current message delivery.
+type priorAttempts struct {
+	count      int
+	first      time.Time
+	last       time.Time
+	lastStatus int
+}
+
+// loadPriorAttempts counts the earlier attempts from the delivery
+// record, because NumDelivered also counts returns for capacity and
+// for config outages, which make no call. A redriven or replayed task
+// starts a new run: only attempts after the message was stored count.
+//
+// When the record cannot be read, the count is NumDelivered-1, which
+// may be too high by the returns that made no call.
+func (s *Service) loadPriorAttempts(ctx context.Context, d *delivery) priorAttempts {
+	entry, err := s.kv.Get(ctx, d.key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return priorAttempts{}
+	}
+	rec := &v1.Delivery{}
+	if err == nil {
+		err = proto.Unmarshal(entry.Value(), rec)
+	}
+	if err != nil {
+		d.log.Warn("read delivery record failed; counting attempts from deliveries",
+			"error", err)
+		return priorAttempts{count: int(d.meta.NumDelivered) - 1}
+	}
+
+	// NOTE: comparing the NATS server's timestamp with attempt times
+	// from this host's clock assumes the clocks roughly agree.
+	newRun := d.task.GetRedriven() || d.task.GetReplayed()
+	var p priorAttempts
+	for _, a := range rec.GetAttempts() {
+		start := a.GetStartTime().AsTime()
+		if newRun && start.Before(d.meta.Timestamp) {
+			continue
+		}
+		if p.count == 0 {
+			p.first = start
+		}
+		p.count++
+		p.last = start
+		p.lastStatus = int(a.GetStatusCode())
+	}
+	return p
+}
+
+// recordChange sets the state fields of a record after an attempt.
+type recordChange func(*v1.Delivery)
+
+func delivered(location string) recordChange {
+	return func(r *v1.Delivery) {
+		r.State = v1.DeliveryState_DELIVERY_STATE_DELIVERED
+		r.Location = location
+		r.NextAttemptTime = nil
+		r.ErrorCode, r.ErrorMessage = "", ""
+	}
+}
+
+func retrying(next time.Time) recordChange {
+	return func(r *v1.Delivery) {
+		r.State = v1.DeliveryState_DELIVERY_STATE_RETRYING
+		r.NextAttemptTime = timestamppb.New(next)
+	}
+}
+
+func failed(o retry.Outcome) recordChange {
+	return terminal(v1.DeliveryState_DELIVERY_STATE_FAILED, o)
+}
+
+func deadLettered(o retry.Outcome) recordChange {
+	return terminal(v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED, o)
+}
+
+func terminal(state v1.DeliveryState, o retry.Outcome) recordChange {
+	return func(r *v1.Delivery) {
+		r.State = state
+		r.NextAttemptTime = nil
+		r.ErrorCode = o.Code
+		r.ErrorMessage = o.Reason
+	}
+}
+
+// updateRecord appends the worker's attempts to the record and applies
+// change. A failed write is logged and the delivery goes on, since the
+// record is a view and the stream holds the truth.
+func (s *Service) updateRecord(ctx context.Context, d *delivery, change recordChange) {
+	t := d.task
+	now := timestamppb.Now()
+	err := s.records.Update(ctx, d.key, func(r *v1.Delivery) {
+		if r.GetEventId() == "" {
+			r.EventId, r.EventSource, r.Bus = t.GetEventId(), t.GetEventSource(), t.GetBus()
+			r.Rule, r.TargetId = t.GetRule(), t.GetTargetId()
+			r.ApiDestination = t.GetApiDestination()
+			r.CreateTime = now
+		}
+		for _, a := range d.attempts {
+			r.Attempts = append(r.Attempts, a.record())
+		}
+		change(r)
+		r.UpdateTime = now
+	})
+	if err != nil {
+		d.log.Warn("update delivery record failed", "error", err)
+	}
+}

@@ -1,0 +1,143 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
+	"github.com/switchyard-dev/switchyard/services/delivery/auth"
+	"github.com/switchyard-dev/switchyard/services/delivery/retry"
+)
+
+func TestFillURL(t *testing.T) {
+	tests := []struct {
+		name   string
+		raw    string
+		values []string
+		want   string
+	}{
+		{"no wildcard", "https://h/job/x/build", nil, "https://h/job/x/build"},
+		{"one", "https://h/job/*/build", []string{"app"}, "https://h/job/app/build"},
+		{"folder", "https://h/job/*/job/*/build", []string{"team", "app"},
+			"https://h/job/team/job/app/build"},
+		{"escaped value", "https://h/job/*/build", []string{"a b/c?d"},
+			"https://h/job/a%20b%2Fc%3Fd/build"},
+		{"keeps query", "https://h/*?x=1", []string{"v"}, "https://h/v?x=1"},
+		{"star inside a segment stays", "https://h/a*b/*", []string{"v"}, "https://h/a*b/v"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := fillURL(tt.raw, tt.values)
+			if err != nil {
+				t.Fatalf("fillURL(%q, %q) = %v", tt.raw, tt.values, err)
+			}
+			if got := u.String(); got != tt.want {
+				t.Errorf("fillURL(%q, %q) = %q, want %q", tt.raw, tt.values, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFillURLCountMismatch(t *testing.T) {
+	for _, values := range [][]string{nil, {"a", "b"}} {
+		if _, err := fillURL("https://h/job/*/build", values); err == nil {
+			t.Errorf("fillURL with %d values for one * = nil error, want an error", len(values))
+		}
+	}
+}
+
+func TestMergeBody(t *testing.T) {
+	params := []*v1.Parameter{
+		{Location: v1.ParameterLocation_PARAMETER_LOCATION_BODY, Key: "k", Value: "conn"},
+		{Location: v1.ParameterLocation_PARAMETER_LOCATION_HEADER, Key: "h", Value: "x"},
+	}
+	tests := []struct {
+		name        string
+		body        string
+		contentType string
+		want        string
+	}{
+		{"object", `{"a":1,"k":"target"}`, "application/json", `{"a":1,"k":"conn"}`},
+		{"empty", ``, "application/json", `{"k":"conn"}`},
+		{"json suffix", `{}`, "application/cloudevents+json; charset=utf-8", `{"k":"conn"}`},
+		{"array untouched", `[1]`, "application/json", `[1]`},
+		{"null untouched", `null`, "application/json", `null`},
+		{"invalid untouched", `{`, "application/json", `{`},
+		{"form untouched", `a=1`, "application/x-www-form-urlencoded", `a=1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(mergeBody([]byte(tt.body), tt.contentType, params))
+			if got != tt.want {
+				t.Errorf("mergeBody(%q, %q) = %q, want %q", tt.body, tt.contentType, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildRequestAPIKey(t *testing.T) {
+	task := &internalv1.DeliveryTask{Request: &internalv1.RenderedRequest{
+		Headers: []*internalv1.Header{{Name: "X-Api-Key", Value: "from-target"}},
+	}}
+	r := &internalv1.ResolvedDestination{
+		ApiDestination: &v1.ApiDestination{Name: "d", Url: "https://h/hook", Method: "PUT"},
+		Connection: &v1.Connection{Name: "c", Authorization: &v1.Connection_ApiKey{
+			ApiKey: &v1.ApiKeyAuth{HeaderName: "X-Api-Key", Value: "k3y"},
+		}},
+	}
+	req, err := buildRequest(context.Background(), task, r, "switchyard/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := auth.Apply(req.Header, r.GetConnection()); err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Header.Get("X-Api-Key"); got != "k3y" {
+		t.Errorf("X-Api-Key = %q, want the connection's k3y", got)
+	}
+	if req.Method != http.MethodPut {
+		t.Errorf("method = %q, want PUT", req.Method)
+	}
+	if got := req.Header.Get("Content-Type"); got != "" {
+		t.Errorf("Content-Type = %q for an empty body, want none", got)
+	}
+	body, _ := io.ReadAll(req.Body)
+	if len(body) != 0 {
+		t.Errorf("body = %q, want empty", body)
+	}
+}
+
+func TestBuildRequestMissingPathValue(t *testing.T) {
+	task := &internalv1.DeliveryTask{Request: &internalv1.RenderedRequest{}}
+	r := &internalv1.ResolvedDestination{
+		ApiDestination: &v1.ApiDestination{Url: "https://h/*"},
+		Connection:     &v1.Connection{},
+	}
+	_, err := buildRequest(context.Background(), task, r, "ua")
+	if !errors.Is(err, retry.ErrConfig) {
+		t.Errorf("buildRequest() = %v, want an error wrapping retry.ErrConfig", err)
+	}
+}
+
+func TestReadExcerpt(t *testing.T) {
+	secret := "abcdefgh"
+	// The secret straddles the excerpt's end, so it must be found before
+	// the cut.
+	body := make([]byte, excerptSize-4)
+	for i := range body {
+		body[i] = 'x'
+	}
+	body = append(body, secret...)
+	got := readExcerpt(bytesReader(body), []string{secret})
+	if len(got) != excerptSize {
+		t.Errorf("excerpt length = %d, want %d", len(got), excerptSize)
+	}
+	if strings.Contains(got, "abcd") {
+		t.Errorf("excerpt ends with %q, want the cut secret removed", got[len(got)-12:])
+	}
+}

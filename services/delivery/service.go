@@ -1,0 +1,313 @@
+// Package delivery is Switchyard's delivery service. It consumes the
+// tasks that the rule engine puts on the DELIVERIES stream, calls each
+// task's API destination over HTTP, records every attempt, retries
+// through JetStream with backoff and dead-letters what fails for good.
+//
+// Delivery is at least once. A task is acked only after its call
+// succeeded or its dead letter was stored, so a crash may repeat a call
+// but does not lose the task. The exception is a message that does not
+// decode as a task, which is terminated.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchyard-dev/switchyard/pkg/records"
+	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/services/delivery/auth"
+)
+
+// ConsumerName is the durable consumer on the DELIVERIES stream that
+// every replica shares.
+const ConsumerName = "delivery"
+
+// ackWait exceeds the longest destination timeout (60 s) with room for
+// resolving the destination and recording the outcome. Each attempt
+// also sends InProgress before its HTTP call.
+const ackWait = 90 * time.Second
+
+// bookkeepingTimeout bounds recording, dead-lettering and acking after
+// an attempt. It runs even while the service stops, so a finished call
+// is not repeated.
+const bookkeepingTimeout = 10 * time.Second
+
+// Defaults of Config.
+const (
+	DefaultConcurrency              = 256
+	DefaultDestinationConcurrency   = 50
+	DefaultMaxWaitingPerDestination = 100
+	DefaultMaxWaiting               = 2000
+	DefaultCapacityDelay            = time.Second
+	DefaultResolveRetryDelay        = 5 * time.Second
+	DefaultMaxRetryAfter            = 10 * time.Minute
+	DefaultCacheTTL                 = 5 * time.Minute
+	DefaultShutdownTimeout          = 30 * time.Second
+	DefaultTimeout                  = 5 * time.Second
+)
+
+// Config configures a Service. Zero durations and counts take the
+// defaults above.
+type Config struct {
+	// NATS is required. The service does not close it.
+	NATS     *nats.Conn
+	Topology streams.Topology
+	// Logger is required.
+	Logger *slog.Logger
+	// Resolver returns destinations with their credentials; required.
+	Resolver Resolver
+	// StreamOptions size the streams that New ensures.
+	StreamOptions streams.Options
+
+	// AllowMetadata lets connections reach cloud metadata addresses,
+	// which every connection rejects otherwise.
+	AllowMetadata bool
+	// Version goes into the User-Agent header, "switchyard/<version>".
+	// Empty means "dev".
+	Version string
+
+	// Concurrency bounds the HTTP calls in flight across destinations.
+	Concurrency int
+	// DestinationConcurrency bounds the calls in flight to a destination
+	// whose max_concurrency is zero.
+	DestinationConcurrency int
+	// MaxWaitingPerDestination and MaxWaiting bound the messages held
+	// in memory while their destination is at capacity, per destination
+	// and in total. Beyond them, messages go back to JetStream for
+	// CapacityDelay (jittered between half and all of it).
+	MaxWaitingPerDestination int
+	MaxWaiting               int
+	CapacityDelay            time.Duration
+	// ResolveRetryDelay is how long a task waits when config cannot be
+	// reached. The wait does not count as an attempt.
+	ResolveRetryDelay time.Duration
+	// MaxRetryAfter caps the delay that an endpoint's Retry-After header
+	// can ask for.
+	MaxRetryAfter time.Duration
+	// CacheTTL bounds how long a resolved destination is used without a
+	// change notice.
+	CacheTTL time.Duration
+	// ShutdownTimeout bounds how long Run waits for calls in flight when
+	// it stops. Calls still running then are cancelled and their tasks
+	// returned to the stream without counting an attempt.
+	ShutdownTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	setDefault(&c.Concurrency, DefaultConcurrency)
+	setDefault(&c.DestinationConcurrency, DefaultDestinationConcurrency)
+	setDefault(&c.MaxWaitingPerDestination, DefaultMaxWaitingPerDestination)
+	setDefault(&c.MaxWaiting, DefaultMaxWaiting)
+	setDefault(&c.CapacityDelay, DefaultCapacityDelay)
+	setDefault(&c.ResolveRetryDelay, DefaultResolveRetryDelay)
+	setDefault(&c.MaxRetryAfter, DefaultMaxRetryAfter)
+	setDefault(&c.CacheTTL, DefaultCacheTTL)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.Version == "" {
+		c.Version = "dev"
+	}
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Validate reports the first missing or invalid field.
+func (c *Config) Validate() error {
+	switch {
+	case c.NATS == nil:
+		return errors.New("delivery: Config.NATS is required")
+	case c.Logger == nil:
+		return errors.New("delivery: Config.Logger is required")
+	case c.Resolver == nil:
+		return errors.New("delivery: Config.Resolver is required")
+	}
+	return nil
+}
+
+// Service delivers tasks. Create it with New and start it with Run.
+type Service struct {
+	cfg       Config
+	log       *slog.Logger
+	js        jetstream.JetStream
+	consumer  jetstream.Consumer
+	records   *records.Store
+	kv        jetstream.KeyValue
+	cache     *destinationCache
+	clients   *clients
+	signer    *auth.Signer
+	userAgent string
+	// sched is set by Run before the first task is handled.
+	sched *scheduler
+}
+
+// New validates cfg, ensures the streams and creates or updates the
+// durable consumer.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+
+	js, err := jetstream.New(cfg.NATS)
+	if err != nil {
+		return nil, fmt.Errorf("delivery: jetstream: %w", err)
+	}
+	if err := streams.Ensure(ctx, js, cfg.Topology, cfg.StreamOptions); err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	store, err := records.Open(ctx, js, cfg.Topology)
+	if err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	kv, err := js.KeyValue(ctx, cfg.Topology.Bucket(streams.BucketDeliveries))
+	if err != nil {
+		return nil, fmt.Errorf("delivery: open delivery records: %w", err)
+	}
+
+	consumer, err := js.CreateOrUpdateConsumer(ctx, cfg.Topology.Stream(streams.Deliveries),
+		consumerConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("delivery: create consumer %s: %w", ConsumerName, err)
+	}
+
+	httpClients := newClients(cfg)
+	userAgent := "switchyard/" + cfg.Version
+	return &Service{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		js:        js,
+		consumer:  consumer,
+		records:   store,
+		kv:        kv,
+		cache:     newDestinationCache(cfg.Resolver, cfg.CacheTTL),
+		clients:   httpClients,
+		signer:    &auth.Signer{Client: httpClients.forNetwork, UserAgent: userAgent},
+		userAgent: userAgent,
+	}, nil
+}
+
+// consumerConfig leaves MaxDeliver unlimited because the retry policy
+// of each task decides when to stop. MaxAckPending covers every message
+// the service may hold: running, waiting and buffered by the fetch.
+func consumerConfig(cfg Config) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "Switchyard delivery workers",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1,
+		MaxAckPending: cfg.Concurrency + cfg.MaxWaiting + fetchBatch(cfg),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+}
+
+func fetchBatch(cfg Config) int {
+	return max(cfg.Concurrency/2, 1)
+}
+
+// Run delivers tasks until ctx is cancelled. It then stops fetching,
+// returns waiting and buffered messages to the stream, and waits up to
+// ShutdownTimeout for calls in flight. It returns nil on a clean stop.
+func (s *Service) Run(ctx context.Context) error {
+	sub, err := s.cfg.NATS.Subscribe(s.cfg.Topology.ChangesSubject(), func(m *nats.Msg) {
+		s.cache.onChange(m.Data)
+	})
+	if err != nil {
+		return fmt.Errorf("delivery: subscribe to config changes: %w", err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	defer s.clients.close()
+
+	it, err := s.consumer.Messages(jetstream.PullMaxMessages(fetchBatch(s.cfg)))
+	if err != nil {
+		return fmt.Errorf("delivery: consume: %w", err)
+	}
+
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	sched := newScheduler(s.cfg, s.handle, s.destinationLimit)
+	s.sched = sched
+	go sched.keepAlive(ctx, ackWait/3)
+	fetchDone := make(chan struct{})
+	go stopFetching(ctx, it, fetchDone)
+
+	s.log.Info("delivery started", "consumer", ConsumerName,
+		"stream", s.cfg.Topology.Stream(streams.Deliveries))
+	s.fetch(ctx, workCtx, it, sched)
+	close(fetchDone)
+
+	sched.stop()
+	if !sched.wait(s.cfg.ShutdownTimeout) {
+		s.log.Warn("delivery calls still running at shutdown timeout; cancelling them")
+		cancelWork()
+		sched.wait(bookkeepingTimeout)
+	}
+	s.log.Info("delivery stopped")
+	return nil
+}
+
+// stopFetching drains the iterator once ctx ends, so its buffered
+// messages reach fetch and go back to the stream, and stops it when the
+// drain does not finish in time, as when NATS is unreachable.
+func stopFetching(ctx context.Context, it jetstream.MessagesContext, fetchDone <-chan struct{}) {
+	select {
+	case <-ctx.Done():
+	case <-fetchDone:
+		return
+	}
+	it.Drain()
+	select {
+	case <-fetchDone:
+	case <-time.After(bookkeepingTimeout):
+		it.Stop()
+	}
+}
+
+// fetch passes messages to the scheduler until the iterator closes.
+// After ctx ends, the messages still buffered go back to the stream.
+func (s *Service) fetch(ctx, workCtx context.Context, it jetstream.MessagesContext, sched *scheduler) {
+	for {
+		msg, err := it.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return
+		}
+		if err != nil {
+			s.log.Warn("fetch deliveries failed", "error", err)
+			continue
+		}
+
+		j, ok := s.decode(msg)
+		if !ok {
+			continue
+		}
+		if ctx.Err() != nil {
+			nak(s.log, j)
+			continue
+		}
+		dest := j.task.GetApiDestination()
+		sched.submit(ctx, workCtx, dest, j)
+	}
+}
+
+// destinationLimit returns the concurrency limit of a destination: its
+// max_concurrency, the default when that is zero, or one while the
+// destination is not cached and its limit is unknown.
+func (s *Service) destinationLimit(dest string) int {
+	r := s.cache.peek(dest)
+	if r == nil {
+		return 1
+	}
+	if n := r.GetApiDestination().GetMaxConcurrency(); n > 0 {
+		return int(n)
+	}
+	return s.cfg.DestinationConcurrency
+}
