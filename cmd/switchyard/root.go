@@ -98,6 +98,7 @@ func addCommands(root *cobra.Command, a *app) {
 		newDeliveriesCommand(a),
 		newPatternCommand(a),
 		newVersionCommand(a),
+		newDevCommand(a),
 	)
 }
 

@@ -4,13 +4,17 @@
 package natstest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard-dev/switchyard/pkg/natsserver"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
@@ -61,7 +65,36 @@ func External(t testing.TB) *Server {
 	if url == "" {
 		t.Skip("SKIPPED: NATS_URL is not set, so the test against an external NATS server did not run")
 	}
-	return &Server{URL: url, Topology: streams.Topology{Prefix: uniquePrefix(t)}}
+	s := &Server{URL: url, Topology: streams.Topology{Prefix: uniquePrefix(t)}}
+	t.Cleanup(func() { s.deleteStreams(t) })
+	return s
+}
+
+// deleteStreams removes the streams and buckets of the test's topology
+// from the external server, which outlives the test.
+func (s *Server) deleteStreams(t testing.TB) {
+	nc, err := nats.Connect(s.URL)
+	if err != nil {
+		t.Logf("clean up streams of prefix %s: %v", s.Topology.Prefix, err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	mine := []string{s.Topology.Stream(""), "KV_" + s.Topology.Bucket("")}
+	names := js.StreamNames(ctx)
+	for name := range names.Name() {
+		for _, prefix := range mine {
+			if strings.HasPrefix(name, prefix) {
+				_ = js.DeleteStream(ctx, name)
+			}
+		}
+	}
 }
 
 // Connect opens a connection that the test's cleanup closes.

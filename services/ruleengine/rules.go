@@ -256,3 +256,16 @@ func (p *pendingReloads) take() (all bool, buses []string) {
 	clear(p.buses)
 	return all, buses
 }
+
+// RuleRevision returns the revision of the rule that matching uses now,
+// or 0 when the rule is not loaded or not enabled. Rule changes reach
+// the rule engine through notices, a moment after config stores them,
+// so callers that must not race a change (tests, scripts) wait until
+// the revision they wrote is in use.
+func (s *Service) RuleRevision(bus, name string) int64 {
+	br := s.rules.Load().buses[bus]
+	if br == nil {
+		return 0
+	}
+	return br.rules[name].GetRevision()
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchyard-dev/switchyard/cmd/switchyard/internal/stack"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
+)
+
+const devLong = `dev runs the four services (config, ingest, rule engine, delivery) in
+one process, on an embedded NATS JetStream server that stores under
+--data-dir. With NATS_URL set it uses that server instead.
+
+The services talk to each other exactly as the separate binaries do: over
+NATS and over the config service's gRPC API. The secret key that encrypts
+stored credentials and the internal token that guards the credential
+resolver are created on first start as files with mode 0600 in the data
+folder, unless SWITCHYARD_SECRET_KEY or SWITCHYARD_INTERNAL_TOKEN is set.`
+
+// devFlags are the flags of switchyard dev.
+type devFlags struct {
+	dataDir       string
+	natsListen    string
+	configListen  string
+	ingestListen  string
+	metricsListen string
+	prefix        string
+	logFormat     string
+	logLevel      string
+}
+
+func newDevCommand(a *app) *cobra.Command {
+	f := &devFlags{}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run every service in one process on an embedded NATS server",
+		Long:  devLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.runDev(cmd, f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.dataDir, "data-dir", a.envOr("SWITCHYARD_DATA_DIR", "data"),
+		"folder for JetStream data, the secret key and the internal token (env SWITCHYARD_DATA_DIR)")
+	fs.StringVar(&f.natsListen, "nats-listen", "127.0.0.1:7722",
+		"address of the embedded NATS server; unused when NATS_URL is set")
+	fs.StringVar(&f.configListen, "config-listen", "127.0.0.1:7701", "address of the config gRPC API")
+	fs.StringVar(&f.ingestListen, "ingest-listen", "127.0.0.1:7700", "address of the ingest HTTP API")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "127.0.0.1:7710",
+		"address of /metrics, /healthz and /readyz")
+	fs.StringVar(&f.prefix, "prefix", a.getenv("SWITCHYARD_PREFIX"),
+		"prefix of every stream, subject and bucket name, to share a NATS server (env SWITCHYARD_PREFIX)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func (a *app) runDev(cmd *cobra.Command, f *devFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return usagef("invalid --log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	logger, err := telemetry.NewLogger(a.err, f.logFormat, level)
+	if err != nil {
+		return usagef("invalid --log-format: %v", err)
+	}
+
+	ctx := cmd.Context()
+	s, err := stack.Start(ctx, stack.Config{
+		DataDir:       f.dataDir,
+		NATSURL:       a.getenv("NATS_URL"),
+		NATSListen:    f.natsListen,
+		Prefix:        f.prefix,
+		ConfigListen:  f.configListen,
+		IngestListen:  f.ingestListen,
+		MetricsListen: f.metricsListen,
+		SecretKey:     a.getenv("SWITCHYARD_SECRET_KEY"),
+		InternalToken: a.getenv("SWITCHYARD_INTERNAL_TOKEN"),
+		Logger:        logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	a.printListening(s, f)
+	err = s.Run(ctx)
+	logger.Info("switchyard dev stopped")
+	return err
+}
+
+func (a *app) printListening(s *stack.Stack, f *devFlags) {
+	nats := s.NATSURL() + " (external, NATS_URL)"
+	if s.Embedded() {
+		dir, _ := filepath.Abs(filepath.Join(f.dataDir, "jetstream"))
+		nats = s.NATSURL() + " (embedded, data in " + dir + ")"
+	}
+	fmt.Fprintf(a.out, "switchyard dev is running; stop it with Ctrl-C\n"+
+		"  ingest   http://%s\n"+
+		"  config   %s\n"+
+		"  nats     %s\n"+
+		"  metrics  http://%s/metrics\n",
+		s.IngestAddr(), s.ConfigAddr(), nats, s.MetricsAddr())
+}
