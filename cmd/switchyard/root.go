@@ -96,6 +96,7 @@ func addCommands(root *cobra.Command, a *app) {
 		newRuleCommand(a),
 		newEventsCommand(a),
 		newDeliveriesCommand(a),
+		newDLQCommand(a),
 		newPatternCommand(a),
 		newVersionCommand(a),
 		newDevCommand(a),

@@ -175,6 +175,30 @@ func (a *configAPI) GetDeliveries(
 	return &v1.GetDeliveriesResponse{Deliveries: list}, nil
 }
 
+func (a *configAPI) ListDeadLetters(
+	ctx context.Context, req *v1.ListDeadLettersRequest,
+) (*v1.ListDeadLettersResponse, error) {
+	return a.s.listDeadLetters(ctx, req)
+}
+
+func (a *configAPI) GetDeadLetter(
+	ctx context.Context, req *v1.GetDeadLetterRequest,
+) (*v1.DeadLetter, error) {
+	return a.s.getDeadLetter(ctx, req.GetId())
+}
+
+func (a *configAPI) RedriveDeadLetters(
+	ctx context.Context, req *v1.RedriveDeadLettersRequest,
+) (*v1.RedriveDeadLettersResponse, error) {
+	return a.s.redriveDeadLetters(ctx, req.GetSelector())
+}
+
+func (a *configAPI) PurgeDeadLetters(
+	ctx context.Context, req *v1.PurgeDeadLettersRequest,
+) (*v1.PurgeDeadLettersResponse, error) {
+	return a.s.purgeDeadLetters(ctx, req.GetSelector())
+}
+
 func deleted(err error) (*v1.DeleteResponse, error) {
 	if err != nil {
 		return nil, err

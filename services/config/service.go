@@ -2,6 +2,8 @@
 // public gRPC API switchyard.v1.ConfigService for buses, connections,
 // API destinations and rules, and the internal switchyard.internal.v1
 // Resolver that hands delivery a destination's decrypted credentials.
+// ConfigService also lists, redrives and purges the dead letters that
+// delivery stores in the DEADLETTER stream (see redrive.go).
 //
 // Objects live as protobuf values in JetStream key-value buckets, and an
 // object's revision is its KV revision. Every write is validated,
@@ -111,6 +113,13 @@ type Service struct {
 	rules        bucket[*v1.Rule]
 	records      *records.Store
 
+	js          jetstream.JetStream
+	deadLetters jetstream.Stream
+	// redrives holds a marker per dead letter that a redrive is moving.
+	redrives jetstream.KeyValue
+	// dedupWindow is the DELIVERIES stream's duplicate window.
+	dedupWindow time.Duration
+
 	listener net.Listener
 	server   *grpc.Server
 	health   *health.Server
@@ -184,7 +193,7 @@ func (s *Service) openStore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	return nil
+	return s.openDeadLetters(ctx, js)
 }
 
 // Addr returns the address the gRPC server listens on.

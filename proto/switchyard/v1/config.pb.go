@@ -2861,10 +2861,12 @@ type Delivery struct {
 	// item.
 	Location string `protobuf:"bytes,10,opt,name=location,proto3" json:"location,omitempty"`
 	// Why the delivery failed for good.
-	ErrorCode     string                 `protobuf:"bytes,11,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
-	ErrorMessage  string                 `protobuf:"bytes,12,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	ErrorCode    string                 `protobuf:"bytes,11,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string                 `protobuf:"bytes,12,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime   *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// How many times a dead letter of this delivery was redriven.
+	RedriveCount  int32 `protobuf:"varint,15,opt,name=redrive_count,json=redriveCount,proto3" json:"redrive_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2997,6 +2999,13 @@ func (x *Delivery) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Delivery) GetRedriveCount() int32 {
+	if x != nil {
+		return x.RedriveCount
+	}
+	return 0
+}
+
 // Attempt is one HTTP call.
 type Attempt struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -3081,6 +3090,787 @@ func (x *Attempt) GetLocation() string {
 		return x.Location
 	}
 	return ""
+}
+
+// DeadLetter is a delivery that failed for good. It never contains a
+// connection credential, and the request shown leaves out the headers
+// and query parameters that may carry one.
+type DeadLetter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dead letter's sequence number in the DEADLETTER stream, in
+	// decimal. It stays the same until the dead letter is removed.
+	Id             string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Bus            string `protobuf:"bytes,2,opt,name=bus,proto3" json:"bus,omitempty"`
+	Rule           string `protobuf:"bytes,3,opt,name=rule,proto3" json:"rule,omitempty"`
+	TargetId       string `protobuf:"bytes,4,opt,name=target_id,json=targetId,proto3" json:"target_id,omitempty"`
+	ApiDestination string `protobuf:"bytes,5,opt,name=api_destination,json=apiDestination,proto3" json:"api_destination,omitempty"`
+	EventId        string `protobuf:"bytes,6,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	EventSource    string `protobuf:"bytes,7,opt,name=event_source,json=eventSource,proto3" json:"event_source,omitempty"`
+	// Why delivery gave up: TIMEOUT, HTTP_4XX, HTTP_5XX,
+	// RETRIES_EXHAUSTED, MAX_AGE_EXCEEDED, NETWORK_REFUSED, AUTH_FAILED
+	// and others.
+	ErrorCode    string `protobuf:"bytes,8,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// Zero when no response came.
+	LastStatusCode int32 `protobuf:"varint,10,opt,name=last_status_code,json=lastStatusCode,proto3" json:"last_status_code,omitempty"`
+	// The start of the last response body, secrets removed.
+	ResponseExcerpt  string                 `protobuf:"bytes,11,opt,name=response_excerpt,json=responseExcerpt,proto3" json:"response_excerpt,omitempty"`
+	Attempts         int32                  `protobuf:"varint,12,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	FirstAttemptTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=first_attempt_time,json=firstAttemptTime,proto3" json:"first_attempt_time,omitempty"`
+	LastAttemptTime  *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=last_attempt_time,json=lastAttemptTime,proto3" json:"last_attempt_time,omitempty"`
+	// When the dead letter was stored.
+	DeadLetterTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=dead_letter_time,json=deadLetterTime,proto3" json:"dead_letter_time,omitempty"`
+	// The original event as CloudEvents JSON.
+	Event string `protobuf:"bytes,16,opt,name=event,proto3" json:"event,omitempty"`
+	// How many times this delivery was redriven before it failed this
+	// time.
+	RedriveCount int32 `protobuf:"varint,17,opt,name=redrive_count,json=redriveCount,proto3" json:"redrive_count,omitempty"`
+	// The request that the target rendered, without credentials.
+	Request       *DeadLetterRequest `protobuf:"bytes,18,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetter) Reset() {
+	*x = DeadLetter{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetter) ProtoMessage() {}
+
+func (x *DeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
+func (*DeadLetter) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *DeadLetter) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetBus() string {
+	if x != nil {
+		return x.Bus
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetTargetId() string {
+	if x != nil {
+		return x.TargetId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetApiDestination() string {
+	if x != nil {
+		return x.ApiDestination
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetEventSource() string {
+	if x != nil {
+		return x.EventSource
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetLastStatusCode() int32 {
+	if x != nil {
+		return x.LastStatusCode
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetResponseExcerpt() string {
+	if x != nil {
+		return x.ResponseExcerpt
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetFirstAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstAttemptTime
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetLastAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttemptTime
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetDeadLetterTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeadLetterTime
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetRedriveCount() int32 {
+	if x != nil {
+		return x.RedriveCount
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetRequest() *DeadLetterRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// DeadLetterRequest is the part of a failed request that the target
+// decided. Headers named Authorization, Proxy-Authorization or Cookie,
+// and headers and query parameters that the destination's connection
+// marks as secret, are left out.
+type DeadLetterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PathValues    []string               `protobuf:"bytes,1,rep,name=path_values,json=pathValues,proto3" json:"path_values,omitempty"`
+	Headers       map[string]string      `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Query         map[string]string      `protobuf:"bytes,3,rep,name=query,proto3" json:"query,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body          string                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	ContentType   string                 `protobuf:"bytes,5,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetterRequest) Reset() {
+	*x = DeadLetterRequest{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetterRequest) ProtoMessage() {}
+
+func (x *DeadLetterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetterRequest.ProtoReflect.Descriptor instead.
+func (*DeadLetterRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *DeadLetterRequest) GetPathValues() []string {
+	if x != nil {
+		return x.PathValues
+	}
+	return nil
+}
+
+func (x *DeadLetterRequest) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *DeadLetterRequest) GetQuery() map[string]string {
+	if x != nil {
+		return x.Query
+	}
+	return nil
+}
+
+func (x *DeadLetterRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *DeadLetterRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+// DeadLetterSelector chooses dead letters. Set fields narrow the
+// choice together: ids and a rule choose those ids that belong to the
+// rule.
+type DeadLetterSelector struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Bus   string                 `protobuf:"bytes,1,opt,name=bus,proto3" json:"bus,omitempty"`
+	// A rule name; with bus, only that bus's rule.
+	Rule string `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	// Only dead letters stored at or after this time.
+	Since *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	// Dead letter ids, as DeadLetter.id.
+	Ids []string `protobuf:"bytes,4,rep,name=ids,proto3" json:"ids,omitempty"`
+	// Required to choose every dead letter when no other field is set,
+	// so that an empty request never acts on all of them by mistake.
+	All           bool `protobuf:"varint,5,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetterSelector) Reset() {
+	*x = DeadLetterSelector{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetterSelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetterSelector) ProtoMessage() {}
+
+func (x *DeadLetterSelector) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetterSelector.ProtoReflect.Descriptor instead.
+func (*DeadLetterSelector) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *DeadLetterSelector) GetBus() string {
+	if x != nil {
+		return x.Bus
+	}
+	return ""
+}
+
+func (x *DeadLetterSelector) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *DeadLetterSelector) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *DeadLetterSelector) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *DeadLetterSelector) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+type ListDeadLettersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Bus   string                 `protobuf:"bytes,1,opt,name=bus,proto3" json:"bus,omitempty"`
+	Rule  string                 `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	Since *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	// 1 to 500; zero means 50.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersRequest) Reset() {
+	*x = ListDeadLettersRequest{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersRequest) ProtoMessage() {}
+
+func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListDeadLettersRequest) GetBus() string {
+	if x != nil {
+		return x.Bus
+	}
+	return ""
+}
+
+func (x *ListDeadLettersRequest) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *ListDeadLettersRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListDeadLettersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDeadLettersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListDeadLettersResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetters []*DeadLetter          `protobuf:"bytes,1,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	// Empty on the last page. A page may be shorter than page_size, and
+	// even empty, when few of the stored dead letters match.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersResponse) Reset() {
+	*x = ListDeadLettersResponse{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersResponse) ProtoMessage() {}
+
+func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
+	if x != nil {
+		return x.DeadLetters
+	}
+	return nil
+}
+
+func (x *ListDeadLettersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetDeadLetterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDeadLetterRequest) Reset() {
+	*x = GetDeadLetterRequest{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDeadLetterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDeadLetterRequest) ProtoMessage() {}
+
+func (x *GetDeadLetterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDeadLetterRequest.ProtoReflect.Descriptor instead.
+func (*GetDeadLetterRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *GetDeadLetterRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type RedriveDeadLettersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Selector      *DeadLetterSelector    `protobuf:"bytes,1,opt,name=selector,proto3" json:"selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveDeadLettersRequest) Reset() {
+	*x = RedriveDeadLettersRequest{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveDeadLettersRequest) ProtoMessage() {}
+
+func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *RedriveDeadLettersRequest) GetSelector() *DeadLetterSelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+type RedriveDeadLettersResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Redriven int32                  `protobuf:"varint,1,opt,name=redriven,proto3" json:"redriven,omitempty"`
+	Skipped  int32                  `protobuf:"varint,2,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	// Why each skipped dead letter was skipped.
+	SkippedDeadLetters []*SkippedDeadLetter `protobuf:"bytes,3,rep,name=skipped_dead_letters,json=skippedDeadLetters,proto3" json:"skipped_dead_letters,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RedriveDeadLettersResponse) Reset() {
+	*x = RedriveDeadLettersResponse{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveDeadLettersResponse) ProtoMessage() {}
+
+func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
+	if x != nil {
+		return x.Redriven
+	}
+	return 0
+}
+
+func (x *RedriveDeadLettersResponse) GetSkipped() int32 {
+	if x != nil {
+		return x.Skipped
+	}
+	return 0
+}
+
+func (x *RedriveDeadLettersResponse) GetSkippedDeadLetters() []*SkippedDeadLetter {
+	if x != nil {
+		return x.SkippedDeadLetters
+	}
+	return nil
+}
+
+// SkippedDeadLetter is a dead letter that a redrive left alone.
+type SkippedDeadLetter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkippedDeadLetter) Reset() {
+	*x = SkippedDeadLetter{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkippedDeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkippedDeadLetter) ProtoMessage() {}
+
+func (x *SkippedDeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkippedDeadLetter.ProtoReflect.Descriptor instead.
+func (*SkippedDeadLetter) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *SkippedDeadLetter) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SkippedDeadLetter) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type PurgeDeadLettersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Selector      *DeadLetterSelector    `protobuf:"bytes,1,opt,name=selector,proto3" json:"selector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeDeadLettersRequest) Reset() {
+	*x = PurgeDeadLettersRequest{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeDeadLettersRequest) ProtoMessage() {}
+
+func (x *PurgeDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*PurgeDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *PurgeDeadLettersRequest) GetSelector() *DeadLetterSelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+type PurgeDeadLettersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Purged        int32                  `protobuf:"varint,1,opt,name=purged,proto3" json:"purged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeDeadLettersResponse) Reset() {
+	*x = PurgeDeadLettersResponse{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeDeadLettersResponse) ProtoMessage() {}
+
+func (x *PurgeDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*PurgeDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *PurgeDeadLettersResponse) GetPurged() int32 {
+	if x != nil {
+		return x.Purged
+	}
+	return 0
 }
 
 var File_switchyard_v1_config_proto protoreflect.FileDescriptor
@@ -3278,7 +4068,7 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x15GetDeliveriesResponse\x127\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2\x17.switchyard.v1.DeliveryR\n" +
-	"deliveries\"\xbe\x04\n" +
+	"deliveries\"\xe3\x04\n" +
 	"\bDelivery\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fevent_source\x18\x02 \x01(\tR\veventSource\x12\x10\n" +
@@ -3297,7 +4087,8 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xe6\x01\n" +
+	"updateTime\x12#\n" +
+	"\rredrive_count\x18\x0f \x01(\x05R\fredriveCount\"\xe6\x01\n" +
 	"\aAttempt\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x129\n" +
 	"\n" +
@@ -3306,7 +4097,74 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\vstatus_code\x18\x04 \x01(\x05R\n" +
 	"statusCode\x12\x14\n" +
 	"\x05error\x18\x05 \x01(\tR\x05error\x12\x1a\n" +
-	"\blocation\x18\x06 \x01(\tR\blocation*K\n" +
+	"\blocation\x18\x06 \x01(\tR\blocation\"\xca\x05\n" +
+	"\n" +
+	"DeadLetter\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
+	"\x03bus\x18\x02 \x01(\tR\x03bus\x12\x12\n" +
+	"\x04rule\x18\x03 \x01(\tR\x04rule\x12\x1b\n" +
+	"\ttarget_id\x18\x04 \x01(\tR\btargetId\x12'\n" +
+	"\x0fapi_destination\x18\x05 \x01(\tR\x0eapiDestination\x12\x19\n" +
+	"\bevent_id\x18\x06 \x01(\tR\aeventId\x12!\n" +
+	"\fevent_source\x18\a \x01(\tR\veventSource\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\b \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\t \x01(\tR\ferrorMessage\x12(\n" +
+	"\x10last_status_code\x18\n" +
+	" \x01(\x05R\x0elastStatusCode\x12)\n" +
+	"\x10response_excerpt\x18\v \x01(\tR\x0fresponseExcerpt\x12\x1a\n" +
+	"\battempts\x18\f \x01(\x05R\battempts\x12H\n" +
+	"\x12first_attempt_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x10firstAttemptTime\x12F\n" +
+	"\x11last_attempt_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x0flastAttemptTime\x12D\n" +
+	"\x10dead_letter_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x0edeadLetterTime\x12\x14\n" +
+	"\x05event\x18\x10 \x01(\tR\x05event\x12#\n" +
+	"\rredrive_count\x18\x11 \x01(\x05R\fredriveCount\x12:\n" +
+	"\arequest\x18\x12 \x01(\v2 .switchyard.v1.DeadLetterRequestR\arequest\"\xed\x02\n" +
+	"\x11DeadLetterRequest\x12\x1f\n" +
+	"\vpath_values\x18\x01 \x03(\tR\n" +
+	"pathValues\x12G\n" +
+	"\aheaders\x18\x02 \x03(\v2-.switchyard.v1.DeadLetterRequest.HeadersEntryR\aheaders\x12A\n" +
+	"\x05query\x18\x03 \x03(\v2+.switchyard.v1.DeadLetterRequest.QueryEntryR\x05query\x12\x12\n" +
+	"\x04body\x18\x04 \x01(\tR\x04body\x12!\n" +
+	"\fcontent_type\x18\x05 \x01(\tR\vcontentType\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
+	"\n" +
+	"QueryEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
+	"\x12DeadLetterSelector\x12\x10\n" +
+	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x12\n" +
+	"\x04rule\x18\x02 \x01(\tR\x04rule\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x10\n" +
+	"\x03ids\x18\x04 \x03(\tR\x03ids\x12\x10\n" +
+	"\x03all\x18\x05 \x01(\bR\x03all\"\xac\x01\n" +
+	"\x16ListDeadLettersRequest\x12\x10\n" +
+	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x12\n" +
+	"\x04rule\x18\x02 \x01(\tR\x04rule\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\x7f\n" +
+	"\x17ListDeadLettersResponse\x12<\n" +
+	"\fdead_letters\x18\x01 \x03(\v2\x19.switchyard.v1.DeadLetterR\vdeadLetters\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +
+	"\x14GetDeadLetterRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"Z\n" +
+	"\x19RedriveDeadLettersRequest\x12=\n" +
+	"\bselector\x18\x01 \x01(\v2!.switchyard.v1.DeadLetterSelectorR\bselector\"\xa6\x01\n" +
+	"\x1aRedriveDeadLettersResponse\x12\x1a\n" +
+	"\bredriven\x18\x01 \x01(\x05R\bredriven\x12\x18\n" +
+	"\askipped\x18\x02 \x01(\x05R\askipped\x12R\n" +
+	"\x14skipped_dead_letters\x18\x03 \x03(\v2 .switchyard.v1.SkippedDeadLetterR\x12skippedDeadLetters\";\n" +
+	"\x11SkippedDeadLetter\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"X\n" +
+	"\x17PurgeDeadLettersRequest\x12=\n" +
+	"\bselector\x18\x01 \x01(\v2!.switchyard.v1.DeadLetterSelectorR\bselector\"2\n" +
+	"\x18PurgeDeadLettersResponse\x12\x16\n" +
+	"\x06purged\x18\x01 \x01(\x05R\x06purged*K\n" +
 	"\aNetwork\x12\x17\n" +
 	"\x13NETWORK_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eNETWORK_PUBLIC\x10\x01\x12\x13\n" +
@@ -3335,7 +4193,7 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x17DELIVERY_STATE_RETRYING\x10\x02\x12\x1c\n" +
 	"\x18DELIVERY_STATE_DELIVERED\x10\x03\x12 \n" +
 	"\x1cDELIVERY_STATE_DEAD_LETTERED\x10\x04\x12\x19\n" +
-	"\x15DELIVERY_STATE_FAILED\x10\x052\xc5\x0e\n" +
+	"\x15DELIVERY_STATE_FAILED\x10\x052\xc8\x11\n" +
 	"\rConfigService\x12@\n" +
 	"\tCreateBus\x12\x1f.switchyard.v1.CreateBusRequest\x1a\x12.switchyard.v1.Bus\x12:\n" +
 	"\x06GetBus\x12\x1c.switchyard.v1.GetBusRequest\x1a\x12.switchyard.v1.Bus\x12N\n" +
@@ -3361,7 +4219,11 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"DeleteRule\x12 .switchyard.v1.DeleteRuleRequest\x1a\x1d.switchyard.v1.DeleteResponse\x12c\n" +
 	"\x10TestEventPattern\x12&.switchyard.v1.TestEventPatternRequest\x1a'.switchyard.v1.TestEventPatternResponse\x12Z\n" +
-	"\rGetDeliveries\x12#.switchyard.v1.GetDeliveriesRequest\x1a$.switchyard.v1.GetDeliveriesResponseBGZEgithub.com/switchyard-dev/switchyard/proto/switchyard/v1;switchyardv1b\x06proto3"
+	"\rGetDeliveries\x12#.switchyard.v1.GetDeliveriesRequest\x1a$.switchyard.v1.GetDeliveriesResponse\x12`\n" +
+	"\x0fListDeadLetters\x12%.switchyard.v1.ListDeadLettersRequest\x1a&.switchyard.v1.ListDeadLettersResponse\x12O\n" +
+	"\rGetDeadLetter\x12#.switchyard.v1.GetDeadLetterRequest\x1a\x19.switchyard.v1.DeadLetter\x12i\n" +
+	"\x12RedriveDeadLetters\x12(.switchyard.v1.RedriveDeadLettersRequest\x1a).switchyard.v1.RedriveDeadLettersResponse\x12c\n" +
+	"\x10PurgeDeadLetters\x12&.switchyard.v1.PurgeDeadLettersRequest\x1a'.switchyard.v1.PurgeDeadLettersResponseBGZEgithub.com/switchyard-dev/switchyard/proto/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
 	file_switchyard_v1_config_proto_rawDescOnce sync.Once
@@ -3376,7 +4238,7 @@ func file_switchyard_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_switchyard_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_switchyard_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_switchyard_v1_config_proto_goTypes = []any{
 	(Network)(0),                        // 0: switchyard.v1.Network
 	(ConnectionState)(0),                // 1: switchyard.v1.ConnectionState
@@ -3428,45 +4290,58 @@ var file_switchyard_v1_config_proto_goTypes = []any{
 	(*GetDeliveriesResponse)(nil),       // 47: switchyard.v1.GetDeliveriesResponse
 	(*Delivery)(nil),                    // 48: switchyard.v1.Delivery
 	(*Attempt)(nil),                     // 49: switchyard.v1.Attempt
-	nil,                                 // 50: switchyard.v1.Target.HeadersEntry
-	nil,                                 // 51: switchyard.v1.Target.QueryEntry
-	nil,                                 // 52: switchyard.v1.InputTemplate.PathsEntry
-	nil,                                 // 53: switchyard.v1.FormBody.FieldsEntry
-	(*timestamppb.Timestamp)(nil),       // 54: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 55: google.protobuf.Duration
+	(*DeadLetter)(nil),                  // 50: switchyard.v1.DeadLetter
+	(*DeadLetterRequest)(nil),           // 51: switchyard.v1.DeadLetterRequest
+	(*DeadLetterSelector)(nil),          // 52: switchyard.v1.DeadLetterSelector
+	(*ListDeadLettersRequest)(nil),      // 53: switchyard.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),     // 54: switchyard.v1.ListDeadLettersResponse
+	(*GetDeadLetterRequest)(nil),        // 55: switchyard.v1.GetDeadLetterRequest
+	(*RedriveDeadLettersRequest)(nil),   // 56: switchyard.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),  // 57: switchyard.v1.RedriveDeadLettersResponse
+	(*SkippedDeadLetter)(nil),           // 58: switchyard.v1.SkippedDeadLetter
+	(*PurgeDeadLettersRequest)(nil),     // 59: switchyard.v1.PurgeDeadLettersRequest
+	(*PurgeDeadLettersResponse)(nil),    // 60: switchyard.v1.PurgeDeadLettersResponse
+	nil,                                 // 61: switchyard.v1.Target.HeadersEntry
+	nil,                                 // 62: switchyard.v1.Target.QueryEntry
+	nil,                                 // 63: switchyard.v1.InputTemplate.PathsEntry
+	nil,                                 // 64: switchyard.v1.FormBody.FieldsEntry
+	nil,                                 // 65: switchyard.v1.DeadLetterRequest.HeadersEntry
+	nil,                                 // 66: switchyard.v1.DeadLetterRequest.QueryEntry
+	(*timestamppb.Timestamp)(nil),       // 67: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 68: google.protobuf.Duration
 }
 var file_switchyard_v1_config_proto_depIdxs = []int32{
-	54, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
-	54, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
+	67, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
+	67, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 2: switchyard.v1.Connection.basic:type_name -> switchyard.v1.BasicAuth
 	9,  // 3: switchyard.v1.Connection.api_key:type_name -> switchyard.v1.ApiKeyAuth
 	10, // 4: switchyard.v1.Connection.oauth_client_credentials:type_name -> switchyard.v1.OAuthClientCredentials
 	11, // 5: switchyard.v1.Connection.invocation_parameters:type_name -> switchyard.v1.Parameter
 	0,  // 6: switchyard.v1.Connection.network:type_name -> switchyard.v1.Network
 	1,  // 7: switchyard.v1.Connection.state:type_name -> switchyard.v1.ConnectionState
-	54, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	54, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
+	67, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	67, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: switchyard.v1.OAuthClientCredentials.client_auth:type_name -> switchyard.v1.ClientAuth
 	11, // 11: switchyard.v1.OAuthClientCredentials.token_parameters:type_name -> switchyard.v1.Parameter
 	3,  // 12: switchyard.v1.Parameter.location:type_name -> switchyard.v1.ParameterLocation
-	55, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
-	54, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
-	54, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
+	68, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
+	67, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
+	67, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 16: switchyard.v1.Rule.state:type_name -> switchyard.v1.RuleState
 	14, // 17: switchyard.v1.Rule.targets:type_name -> switchyard.v1.Target
-	54, // 18: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
-	54, // 19: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
-	50, // 20: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
-	51, // 21: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
+	67, // 18: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
+	67, // 19: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
+	61, // 20: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
+	62, // 21: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
 	15, // 22: switchyard.v1.Target.input:type_name -> switchyard.v1.Input
 	18, // 23: switchyard.v1.Target.retry_policy:type_name -> switchyard.v1.RetryPolicy
 	16, // 24: switchyard.v1.Input.template:type_name -> switchyard.v1.InputTemplate
 	17, // 25: switchyard.v1.Input.form:type_name -> switchyard.v1.FormBody
-	52, // 26: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
-	53, // 27: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
-	55, // 28: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
-	55, // 29: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
-	55, // 30: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
+	63, // 26: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
+	64, // 27: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
+	68, // 28: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
+	68, // 29: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
+	68, // 30: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
 	6,  // 31: switchyard.v1.CreateBusRequest.bus:type_name -> switchyard.v1.Bus
 	6,  // 32: switchyard.v1.ListBusesResponse.buses:type_name -> switchyard.v1.Bus
 	6,  // 33: switchyard.v1.UpdateBusRequest.bus:type_name -> switchyard.v1.Bus
@@ -3482,60 +4357,80 @@ var file_switchyard_v1_config_proto_depIdxs = []int32{
 	48, // 43: switchyard.v1.GetDeliveriesResponse.deliveries:type_name -> switchyard.v1.Delivery
 	5,  // 44: switchyard.v1.Delivery.state:type_name -> switchyard.v1.DeliveryState
 	49, // 45: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
-	54, // 46: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	54, // 47: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	54, // 48: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
-	54, // 49: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
-	55, // 50: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
-	19, // 51: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
-	20, // 52: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
-	21, // 53: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
-	23, // 54: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
-	24, // 55: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
-	25, // 56: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
-	26, // 57: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
-	27, // 58: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
-	29, // 59: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
-	30, // 60: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
-	31, // 61: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
-	32, // 62: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
-	33, // 63: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
-	35, // 64: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
-	36, // 65: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
-	37, // 66: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
-	38, // 67: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
-	39, // 68: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
-	41, // 69: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
-	42, // 70: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
-	44, // 71: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
-	46, // 72: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
-	6,  // 73: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
-	6,  // 74: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
-	22, // 75: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
-	6,  // 76: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
-	43, // 77: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
-	7,  // 78: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
-	7,  // 79: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
-	28, // 80: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
-	7,  // 81: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
-	43, // 82: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
-	12, // 83: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
-	12, // 84: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
-	34, // 85: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
-	12, // 86: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
-	43, // 87: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
-	13, // 88: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
-	13, // 89: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
-	40, // 90: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
-	13, // 91: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
-	43, // 92: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
-	45, // 93: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
-	47, // 94: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
-	73, // [73:95] is the sub-list for method output_type
-	51, // [51:73] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	67, // 46: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	67, // 47: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	67, // 48: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	67, // 49: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
+	68, // 50: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
+	67, // 51: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
+	67, // 52: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
+	67, // 53: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
+	51, // 54: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
+	65, // 55: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
+	66, // 56: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
+	67, // 57: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
+	67, // 58: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
+	50, // 59: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
+	52, // 60: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	58, // 61: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
+	52, // 62: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	19, // 63: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
+	20, // 64: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
+	21, // 65: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
+	23, // 66: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
+	24, // 67: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
+	25, // 68: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
+	26, // 69: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
+	27, // 70: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
+	29, // 71: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
+	30, // 72: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
+	31, // 73: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
+	32, // 74: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
+	33, // 75: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
+	35, // 76: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
+	36, // 77: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
+	37, // 78: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
+	38, // 79: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
+	39, // 80: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
+	41, // 81: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
+	42, // 82: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
+	44, // 83: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
+	46, // 84: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
+	53, // 85: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
+	55, // 86: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
+	56, // 87: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
+	59, // 88: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
+	6,  // 89: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
+	6,  // 90: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
+	22, // 91: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
+	6,  // 92: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
+	43, // 93: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
+	7,  // 94: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
+	7,  // 95: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
+	28, // 96: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
+	7,  // 97: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
+	43, // 98: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
+	12, // 99: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
+	12, // 100: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
+	34, // 101: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
+	12, // 102: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
+	43, // 103: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
+	13, // 104: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
+	13, // 105: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
+	40, // 106: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
+	13, // 107: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
+	43, // 108: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
+	45, // 109: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
+	47, // 110: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
+	54, // 111: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
+	50, // 112: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
+	57, // 113: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
+	60, // 114: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
+	89, // [89:115] is the sub-list for method output_type
+	63, // [63:89] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_config_proto_init() }
@@ -3562,7 +4457,7 @@ func file_switchyard_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_config_proto_rawDesc), len(file_switchyard_v1_config_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   48,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
