@@ -44,7 +44,7 @@ func (s *Source) redisGet(ctx context.Context, key string) (cachedToken, []byte,
 	if err != nil {
 		// Replicas with different encryption keys overwrite each
 		// other's tokens, which this warning makes visible.
-		s.corrupt.warn(time.Now(), slog.String("key", key))
+		s.corrupt.Warn(time.Now(), slog.String("key", key))
 		return cachedToken{}, nil, false, nil
 	}
 	var t cachedToken

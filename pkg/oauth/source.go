@@ -45,6 +45,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard-dev/switchyard/pkg/logthrottle"
 	"github.com/switchyard-dev/switchyard/pkg/rediscache"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
@@ -133,8 +134,8 @@ type Source struct {
 	metrics metrics
 	// unavailable warns that Redis failed; corrupt warns that a token
 	// in Redis did not decrypt.
-	unavailable *throttledWarning
-	corrupt     *throttledWarning
+	unavailable *logthrottle.Warning
+	corrupt     *logthrottle.Warning
 	// redisDownUntil is the Unix nanosecond time before which the
 	// Source works from memory.
 	redisDownUntil atomic.Int64
@@ -155,13 +156,13 @@ func New(cfg Config) (*Source, error) {
 		cfg:     cfg,
 		memory:  newMemoryTokens(),
 		metrics: m,
-		unavailable: &throttledWarning{
-			logger: cfg.Logger,
-			msg:    "oauth token cache redis unavailable, using memory only",
+		unavailable: &logthrottle.Warning{
+			Logger:  cfg.Logger,
+			Message: "oauth token cache redis unavailable, using memory only",
 		},
-		corrupt: &throttledWarning{
-			logger: cfg.Logger,
-			msg:    "oauth token in redis does not decrypt, check that all replicas share the encryption key",
+		corrupt: &logthrottle.Warning{
+			Logger:  cfg.Logger,
+			Message: "oauth token in redis does not decrypt, check that all replicas share the encryption key",
 		},
 	}
 	if cfg.Redis != nil {
@@ -359,7 +360,7 @@ func (s *Source) redisFailed(ctx context.Context, op string, err error) {
 	}
 	now := time.Now()
 	s.redisDownUntil.Store(now.Add(s.cfg.RetryAfter).UnixNano())
-	s.unavailable.warn(now, slog.String("op", op), slog.Any("error", fmt.Errorf("redis: %w", err)))
+	s.unavailable.Warn(now, slog.String("op", op), slog.Any("error", fmt.Errorf("redis: %w", err)))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

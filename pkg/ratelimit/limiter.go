@@ -23,6 +23,8 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-dev/switchyard/pkg/logthrottle"
 )
 
 // Defaults for the zero fields of Config.
@@ -65,7 +67,7 @@ type Limiter struct {
 	cfg     Config
 	redis   *redis_rate.Limiter
 	memory  *memoryLimiter
-	warning *throttledWarning
+	warning *logthrottle.Warning
 	// redisDownUntil is the Unix nanosecond time before which the
 	// Limiter decides in memory.
 	redisDownUntil atomic.Int64
@@ -87,9 +89,9 @@ func New(cfg Config) (*Limiter, error) {
 	l := &Limiter{
 		cfg:    cfg,
 		memory: newMemoryLimiter(),
-		warning: &throttledWarning{
-			logger: cfg.Logger,
-			msg:    "rate limit redis unavailable, limiting per process",
+		warning: &logthrottle.Warning{
+			Logger:  cfg.Logger,
+			Message: "rate limit redis unavailable, limiting per process",
 		},
 		now: time.Now,
 	}
@@ -160,5 +162,5 @@ func (l *Limiter) redisUp(now time.Time) bool {
 
 func (l *Limiter) redisFailed(now time.Time, key string, err error) {
 	l.redisDownUntil.Store(now.Add(l.cfg.RetryAfter).UnixNano())
-	l.warning.warn(now, slog.String("key", key), slog.Any("error", fmt.Errorf("redis: %w", err)))
+	l.warning.Warn(now, slog.String("key", key), slog.Any("error", fmt.Errorf("redis: %w", err)))
 }

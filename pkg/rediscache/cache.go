@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-dev/switchyard/pkg/logthrottle"
 )
 
 // Defaults for the zero fields of Config.
@@ -83,8 +85,8 @@ type Cache struct {
 	memory *memory
 	// unavailable warns that Redis failed; corrupt warns that a value
 	// in Redis did not decrypt.
-	unavailable *throttledWarning
-	corrupt     *throttledWarning
+	unavailable *logthrottle.Warning
+	corrupt     *logthrottle.Warning
 	// redisDownUntil is the Unix nanosecond time before which Get and
 	// Set skip Redis.
 	redisDownUntil atomic.Int64
@@ -101,13 +103,13 @@ func New(cfg Config) (*Cache, error) {
 	c := &Cache{
 		cfg:    cfg,
 		memory: newMemory(cfg.MaxEntries),
-		unavailable: &throttledWarning{
-			logger: cfg.Logger,
-			msg:    "redis cache unavailable, using memory only",
+		unavailable: &logthrottle.Warning{
+			Logger:  cfg.Logger,
+			Message: "redis cache unavailable, using memory only",
 		},
-		corrupt: &throttledWarning{
-			logger: cfg.Logger,
-			msg:    "redis cache value does not decrypt, deleting it",
+		corrupt: &logthrottle.Warning{
+			Logger:  cfg.Logger,
+			Message: "redis cache value does not decrypt, deleting it",
 		},
 		now: time.Now,
 	}
@@ -146,7 +148,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool) {
 	value, err := c.cipher.Open(sealed, []byte(redisKey))
 	if err != nil {
 		// A value sealed under an old key stays unreadable, so it goes.
-		c.corrupt.warn(now, slog.String("key", key))
+		c.corrupt.Warn(now, slog.String("key", key))
 		c.cfg.Redis.Del(ctx, redisKey)
 		return nil, false
 	}
@@ -195,5 +197,5 @@ func (c *Cache) redisFailed(ctx context.Context, op string, err error) {
 	}
 	now := c.now()
 	c.redisDownUntil.Store(now.Add(c.cfg.RetryAfter).UnixNano())
-	c.unavailable.warn(now, slog.String("op", op), slog.Any("error", fmt.Errorf("redis: %w", err)))
+	c.unavailable.Warn(now, slog.String("op", op), slog.Any("error", fmt.Errorf("redis: %w", err)))
 }
