@@ -38,7 +38,9 @@ var orderEvent = benchEvent{
 "shipping":{"method":"express","address":{"street":"12 St James's Square",
 "city":"London","postcode":"SW1Y 4JH","country":"GB"}},
 "payment":{"method":"card","status":"authorized","last4":"4242"},
-"tags":["priority","gift"],"notes":"Leave the parcel at the front desk."}}`),
+"tags":["priority","gift"],"channel":"web","locale":"en-GB",
+"referrer":"https://example.com/campaigns/winter?utm_source=newsletter",
+"notes":"Leave the parcel at the front desk."}}`),
 	eventType:   "com.example.order.created",
 	source:      "https://example.com/orders",
 	stringField: []string{"customer", "id"},
@@ -71,11 +73,14 @@ func githubEvent(b *testing.B) benchEvent {
 	}
 }
 
+// ruleGenerator returns the pattern of rule i of a set of n rules.
+type ruleGenerator func(e *benchEvent, i, n int) string
+
 // ruleSets are the generated rule sets: exact values only; a mix of
 // operators; and the operators that quamina lacks.
 var ruleSets = []struct {
 	name     string
-	generate func(e *benchEvent, i, n int) string
+	generate ruleGenerator
 }{
 	{"exact", exactRule},
 	{"mixed", mixedRule},
@@ -182,24 +187,25 @@ var ruleCounts = []int{1, 100, 1000, 10000}
 // buildRules builds n rules of a set and returns the Matcher with the heap
 // bytes that a Matcher retains per rule. It measures enough copies for
 // 10,000 rules in all, so that small sets are measured with large ones.
-func buildRules(b *testing.B, e *benchEvent, generate func(*benchEvent, int, int) string, n int) (*Matcher, float64) {
-	builder := NewBuilder()
-	for i := range n {
-		if err := builder.Add(fmt.Sprintf("rule-%d", i), []byte(generate(e, i, n))); err != nil {
-			b.Fatalf("Add(%s) = %v", generate(e, i, n), err)
-		}
-	}
+func buildRules(b *testing.B, e *benchEvent, generate ruleGenerator, n int) (*Matcher, float64) {
 	copies := make([]*Matcher, max(1, 10000/n))
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	for i := range copies {
-		copies[i] = builder.Build()
+	for c := range copies {
+		builder := NewBuilder()
+		for i := range n {
+			if err := builder.Add(fmt.Sprintf("rule-%d", i), []byte(generate(e, i, n))); err != nil {
+				b.Fatalf("Add(%s) = %v", generate(e, i, n), err)
+			}
+		}
+		copies[c] = builder.Build()
 		// A Matcher keeps one scratch state per goroutine, so count one.
-		copies[i].states.Put(copies[i].states.Get())
+		copies[c].states.Put(copies[c].states.Get())
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(copies)
 	retained := float64(int64(after.HeapAlloc) - int64(before.HeapAlloc))
 	return copies[0], retained / float64(len(copies)*n)
 }

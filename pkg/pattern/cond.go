@@ -44,8 +44,14 @@ type cond struct {
 	// kind is the type of the value for opExact.
 	kind kind
 	// text is the exact value (a decoded string, or a number in the form
-	// of canonicalNumber), or the operand of a string operator.
+	// of appendCanonicalNumber), or the operand of a string operator.
 	text []byte
+	// indexed, keyOp and key give a value that every value matching c
+	// has, which the Matcher uses to find the rules to evaluate. keyOp is
+	// opExact, opPrefix, opSuffix or opEqualFold.
+	indexed bool
+	keyOp   operator
+	key     string
 	// segments are the literal parts of a wildcard, split at each
 	// unescaped '*'.
 	segments [][]byte
@@ -70,6 +76,28 @@ type scalar struct {
 	// text is the decoded string, or the canonical form of a number.
 	text []byte
 	num  float64
+}
+
+// setIndexKey sets the index key of c, if it has one. A wildcard is found
+// by its text when it has no star, or else by its literal start or end.
+// An equals-ignore-case operand is found by its appendFoldKey form.
+func (c *cond) setIndexKey() {
+	switch c.op {
+	case opExact, opPrefix, opSuffix:
+		c.indexed, c.keyOp, c.key = true, c.op, string(c.text)
+	case opEqualFold:
+		c.indexed, c.keyOp, c.key = true, c.op, string(appendFoldKey(nil, c.text))
+	case opWildcard:
+		first, last := c.segments[0], c.segments[len(c.segments)-1]
+		switch {
+		case len(c.segments) == 1:
+			c.indexed, c.keyOp, c.key = true, opExact, string(first)
+		case len(first) > 0:
+			c.indexed, c.keyOp, c.key = true, opPrefix, string(first)
+		case len(last) > 0:
+			c.indexed, c.keyOp, c.key = true, opSuffix, string(last)
+		}
+	}
 }
 
 func (c *cond) match(v *scalar) bool {

@@ -26,8 +26,8 @@ const MaxEventDepth = 512
 // that is not a well-formed JSON object.
 var ErrInvalidEvent = errors.New("invalid event")
 
-// Error describes an invalid pattern: Path is the JSON path of the problem,
-// such as "data.ref[0]", and is empty for the pattern as a whole.
+// Error is the error for an invalid pattern. Path is the JSON path of the
+// problem, such as "data.ref[0]", or empty for the pattern as a whole.
 type Error struct {
 	Path    string
 	Message string

@@ -70,8 +70,14 @@ func (s *scanner) skipSpace() {
 		default:
 			return
 		}
+		// Indented JSON has long runs of spaces, so skip eight at a time.
+		for s.pos+8 <= len(s.data) && binary.LittleEndian.Uint64(s.data[s.pos:]) == eightSpaces {
+			s.pos += 8
+		}
 	}
 }
+
+const eightSpaces = 0x2020202020202020
 
 func (s *scanner) add(n node) int32 {
 	n.first, n.next = -1, -1
@@ -107,11 +113,8 @@ func (s *scanner) addScalar(n node) int32 {
 }
 
 func (s *scanner) literalOrNumber(field int32) (int32, error) {
-	for _, lit := range literals {
-		if len(s.data)-s.pos >= len(lit.text) && string(s.data[s.pos:s.pos+len(lit.text)]) == lit.text {
-			s.pos += len(lit.text)
-			return s.addScalar(node{scalar: scalar{kind: lit.kind}, field: field}), nil
-		}
+	if k, ok := s.readLiteral(); ok {
+		return s.addScalar(node{scalar: scalar{kind: k}, field: field}), nil
 	}
 	raw, err := s.readNumber()
 	if err != nil {
@@ -125,18 +128,35 @@ func (s *scanner) literalOrNumber(field int32) (int32, error) {
 	return s.addScalar(n), nil
 }
 
-var literals = [...]struct {
-	text string
-	kind kind
-}{{"true", kindTrue}, {"false", kindFalse}, {"null", kindNull}}
+// readLiteral reads true, false or null at s.pos, if one is there.
+func (s *scanner) readLiteral() (kind, bool) {
+	var text string
+	var k kind
+	switch s.data[s.pos] {
+	case 't':
+		text, k = "true", kindTrue
+	case 'f':
+		text, k = "false", kindFalse
+	case 'n':
+		text, k = "null", kindNull
+	default:
+		return 0, false
+	}
+	end := s.pos + len(text)
+	if end > len(s.data) || string(s.data[s.pos:end]) != text {
+		return 0, false
+	}
+	s.pos = end
+	return k, true
+}
 
 func (s *scanner) object(field int32, depth int) (int32, error) {
 	if depth > MaxEventDepth {
 		return -1, s.fail("nesting is too deep")
 	}
 	index := s.add(node{scalar: scalar{kind: kindObject}, field: field})
-	children := s.trie[field].children
-	if len(children) == 0 {
+	t := &s.trie[field]
+	if len(t.childKeys) == 0 {
 		return index, s.skipObject(depth)
 	}
 	s.pos++
@@ -151,7 +171,7 @@ func (s *scanner) object(field int32, depth int) (int32, error) {
 		if err != nil {
 			return -1, err
 		}
-		child, ok := children[string(key)]
+		child, ok := t.child(key)
 		member := int32(-1)
 		if ok {
 			member, err = s.value(child, depth)
@@ -253,11 +273,8 @@ func (s *scanner) skipValue(depth int) error {
 		_, _, err := s.scanString()
 		return err
 	}
-	for _, lit := range literals {
-		if len(s.data)-s.pos >= len(lit.text) && string(s.data[s.pos:s.pos+len(lit.text)]) == lit.text {
-			s.pos += len(lit.text)
-			return nil
-		}
+	if _, ok := s.readLiteral(); ok {
+		return nil
 	}
 	_, err := s.readNumber()
 	return err

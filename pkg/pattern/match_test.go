@@ -369,10 +369,12 @@ func TestMatcherAllCases(t *testing.T) {
 func TestMatchIDsOnceInAddOrder(t *testing.T) {
 	b := NewBuilder()
 	for _, r := range []struct{ id, pattern string }{
+		{"r4", `{"a":[2]}`},
 		{"r2", `{"a":[1]}`},
 		{"r1", `{"b":[{"prefix":"x"}]}`},
 		{"r2", `{"b":["xy"]}`},
 		{"r3", `{"c":[1]}`},
+		{"r4", `{"b":[{"suffix":"y"}]}`},
 	} {
 		if err := b.Add(r.id, []byte(r.pattern)); err != nil {
 			t.Fatal(err)
@@ -380,7 +382,7 @@ func TestMatchIDsOnceInAddOrder(t *testing.T) {
 	}
 	m := b.Build()
 	got, err := m.Match([]byte(`{"a":1,"b":"xy"}`), []string{"kept"})
-	want := []string{"kept", "r2", "r1"}
+	want := []string{"kept", "r2", "r1", "r4"}
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("Match = %q, %v; want %q", got, err, want)
 	}

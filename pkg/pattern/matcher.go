@@ -53,19 +53,19 @@ func (b *Builder) Build() *Matcher {
 	return m
 }
 
-// Matcher matches events against the patterns of one bus. It is immutable
-// and safe for concurrent use by many goroutines. To change the rules,
-// build a new Matcher and swap it in atomically, so that matching never
-// waits for a rebuild.
+// Matcher matches events against the patterns of one bus. Create one with
+// Builder.Build. It is immutable and safe for concurrent use by many
+// goroutines. To change the rules, build a new Matcher and swap it in
+// atomically, so that matching never waits for a rebuild.
 type Matcher struct {
-	// trie contains one node per field path that a pattern names; node 0
+	// trie contains one node per field path that a pattern names. Node 0
 	// is the top level of the event.
 	trie  []trieNode
 	rules []rule
 	// ids are the distinct rule ids, in the order they were first added.
 	ids []string
-	// unindexed lists the rules that have no exact-value field to find
-	// them by, which are evaluated for every event.
+	// unindexed lists the rules that have no indexed field to find them
+	// by. They are evaluated for every event.
 	unindexed []int32
 	states    sync.Pool
 }
@@ -88,7 +88,7 @@ type fieldMatcher struct {
 }
 
 func (m *Matcher) compileObject(field int32, p *objectPattern) *objectMatcher {
-	o := &objectMatcher{}
+	o := &objectMatcher{fields: make([]fieldMatcher, 0, len(p.fields))}
 	for _, f := range p.fields {
 		child := m.childField(field, f.key)
 		fm := fieldMatcher{field: child, leaf: f.leaf}
@@ -109,25 +109,23 @@ func (m *Matcher) compileObject(field int32, p *objectPattern) *objectMatcher {
 
 // childField returns the trie node for key below field, adding it if new.
 func (m *Matcher) childField(field int32, key string) int32 {
-	if child, ok := m.trie[field].children[key]; ok {
+	if child, ok := m.trie[field].child([]byte(key)); ok {
 		return child
 	}
 	child := int32(len(m.trie))
 	m.trie = append(m.trie, trieNode{})
-	if m.trie[field].children == nil {
-		m.trie[field].children = make(map[string]int32)
-	}
-	m.trie[field].children[key] = child
+	m.trie[field].addChild(key, child)
 	return child
 }
 
 // Match appends to dst the ids of the patterns that match the JSON event
-// and returns the extended slice. Each id appears at most once, in the
-// order the ids were first added to the Builder. An event that is not a
-// well-formed JSON object returns an error wrapping ErrInvalidEvent.
+// and returns the extended slice. Each id appears at most once, at the
+// place of its first matching pattern in the order the patterns were
+// added. An event that is not a well-formed JSON object returns an error
+// wrapping ErrInvalidEvent.
 func (m *Matcher) Match(event []byte, dst []string) ([]string, error) {
 	st := m.states.Get().(*matchState)
-	defer m.states.Put(st)
+	defer m.release(st)
 	st.begin(event)
 	root, err := st.scanEvent()
 	if err != nil {
@@ -146,6 +144,12 @@ func (m *Matcher) Match(event []byte, dst []string) ([]string, error) {
 		dst = append(dst, m.ids[id])
 	}
 	return dst, nil
+}
+
+func (m *Matcher) release(st *matchState) {
+	if st.reusable() {
+		m.states.Put(st)
+	}
 }
 
 // Matches reports whether the JSON event matches the pattern. It compiles

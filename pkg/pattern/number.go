@@ -3,6 +3,7 @@ package pattern
 import (
 	"net/netip"
 	"strconv"
+	"unsafe"
 )
 
 // appendCanonicalNumber appends to dst a form of the JSON number raw that
@@ -11,14 +12,13 @@ import (
 // leading or trailing zeros, then "e" and the power of ten of the last
 // digit. raw must be a valid JSON number.
 func appendCanonicalNumber(dst, raw []byte) []byte {
-	negative := raw[0] == '-'
-	if negative {
+	mark := len(dst)
+	if raw[0] == '-' {
+		dst = append(dst, '-')
 		raw = raw[1:]
 	}
-	mark := len(dst)
-	if negative {
-		dst = append(dst, '-')
-	}
+
+	// Collect the digits, with the power of ten of the last one.
 	digitsStart := len(dst)
 	exponent := int64(0)
 	i := 0
@@ -34,6 +34,8 @@ func appendCanonicalNumber(dst, raw []byte) []byte {
 	if i < len(raw) {
 		exponent += parseExponent(raw[i+1:])
 	}
+
+	// Zero has no sign; other numbers drop their trailing zeros.
 	if len(dst) == digitsStart {
 		return append(dst[:mark], '0')
 	}
@@ -77,8 +79,7 @@ func parseExponent(raw []byte) int64 {
 	return n
 }
 
-// parseAddr parses an IPv4 or IPv6 address. Dotted-quad IPv4 addresses,
-// the common case, are parsed without allocating.
+// parseAddr parses an IPv4 or IPv6 address without allocating.
 func parseAddr(s []byte) (netip.Addr, bool) {
 	if addr, ok := parseIPv4(s); ok {
 		return netip.AddrFrom4(addr), true
@@ -86,7 +87,9 @@ func parseAddr(s []byte) (netip.Addr, bool) {
 	if len(s) < 2 || len(s) > 64 || !isAddrText(s) {
 		return netip.Addr{}, false
 	}
-	addr, err := netip.ParseAddr(string(s))
+	// unsafe.String avoids copying s: ParseAddr keeps its input only in
+	// the error, which is dropped here, so no reference outlives the call.
+	addr, err := netip.ParseAddr(unsafe.String(&s[0], len(s)))
 	return addr, err == nil
 }
 

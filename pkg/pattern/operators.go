@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"strings"
+	"slices"
 )
 
 // parseOperator parses an operator object such as {"prefix": "a"}.
@@ -13,10 +13,7 @@ func parseOperator(path string, object map[string]any) (cond, error) {
 		msg := fmt.Sprintf("expected an object with one operator, found %d fields", len(object))
 		return cond{}, errorAt(path, msg)
 	}
-	var name string
-	var arg any
-	for name, arg = range object {
-	}
+	name, arg := onlyEntry(object)
 	argPath := joinKey(path, name)
 	switch name {
 	case "prefix", "suffix":
@@ -225,14 +222,12 @@ func parseAnythingButOperator(path string, object map[string]any) ([]cond, error
 	if len(object) != 1 {
 		return nil, errorAt(path, expected)
 	}
-	var name string
-	var arg any
-	for name, arg = range object {
-	}
+	name, arg := onlyEntry(object)
 	argPath := joinKey(path, name)
-	if !strings.Contains(" prefix suffix equals-ignore-case wildcard ", " "+name+" ") {
+	if !slices.Contains([]string{"prefix", "suffix", "equals-ignore-case", "wildcard"}, name) {
 		return nil, errorAt(path, fmt.Sprintf("%s, found %q", expected, name))
 	}
+
 	operands, ok := arg.([]any)
 	if !ok {
 		operands = []any{arg}
@@ -240,6 +235,7 @@ func parseAnythingButOperator(path string, object map[string]any) ([]cond, error
 		msg := fmt.Sprintf("expected a string or a list of 1 to %d strings", MaxValuesPerField)
 		return nil, errorAt(argPath, msg)
 	}
+
 	not := make([]cond, 0, len(operands))
 	for i, operand := range operands {
 		operandPath := argPath
@@ -272,6 +268,14 @@ func parseNegated(path, name string, operand any) (cond, error) {
 		return cond{op: opEqualFold, text: []byte(s)}, nil
 	}
 	return parseWildcard(path, s)
+}
+
+// onlyEntry returns the key and value of an object with one field.
+func onlyEntry(object map[string]any) (string, any) {
+	for key, value := range object {
+		return key, value
+	}
+	return "", nil
 }
 
 func describe(v any) string {

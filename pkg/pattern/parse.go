@@ -162,6 +162,7 @@ func parseLeaf(path string, list []any) (*leafPattern, error) {
 			leaf.existsFalse = true
 			continue
 		}
+		c.setIndexKey()
 		leaf.conds = append(leaf.conds, c)
 	}
 	return leaf, nil

@@ -4,25 +4,36 @@ package pattern
 // Matcher so that matching does not allocate once it is warm.
 type matchState struct {
 	scanner
-	m          *Matcher
 	candidates []int32
-	// ruleSeen and idSeen hold, per rule and per id, the stamp of the last
+	// ruleSeen and idSeen store, per rule and per id, the stamp of the last
 	// event that added the rule as a candidate or returned the id. A new
 	// stamp per event clears both in constant time.
 	ruleSeen []uint32
 	idSeen   []uint32
 	stamp    uint32
+	// foldBuffer stores the case-folding key of a string being indexed.
+	foldBuffer []byte
 }
 
 func (m *Matcher) newState() *matchState {
 	st := &matchState{
-		m:        m,
 		ruleSeen: make([]uint32, len(m.rules)),
 		idSeen:   make([]uint32, len(m.ids)),
 	}
 	st.trie = m.trie
 	st.onScalar = st.indexScalar
 	return st
+}
+
+// maxPooledNodes and maxPooledText bound the scratch space that a state
+// keeps in the pool, so that one huge event does not pin its memory.
+const (
+	maxPooledNodes = 1 << 16
+	maxPooledText  = 1 << 20
+)
+
+func (st *matchState) reusable() bool {
+	return cap(st.nodes) <= maxPooledNodes && cap(st.text) <= maxPooledText
 }
 
 func (st *matchState) begin(event []byte) {
@@ -48,15 +59,39 @@ func (st *matchState) addCandidate(r int32) {
 func (st *matchState) indexScalar(index int32) {
 	n := &st.nodes[index]
 	t := &st.trie[n.field]
-	var rules []int32
 	switch n.kind {
 	case kindString:
-		rules = t.strings[string(n.text)]
+		st.addCandidates(t.strings[string(n.text)])
+		st.indexString(t, n.text)
 	case kindNumber:
-		rules = t.numbers[string(n.text)]
+		st.addCandidates(t.numbers[string(n.text)])
 	default:
-		rules = t.literals[n.kind-kindTrue]
+		st.addCandidates(t.literals[n.kind-kindTrue])
 	}
+}
+
+// indexString adds the rules indexed under a prefix, a suffix or the
+// case folding of s.
+func (st *matchState) indexString(t *trieNode, s []byte) {
+	for _, length := range t.prefixLengths {
+		if length > len(s) {
+			break
+		}
+		st.addCandidates(t.prefixes[string(s[:length])])
+	}
+	for _, length := range t.suffixLengths {
+		if length > len(s) {
+			break
+		}
+		st.addCandidates(t.suffixes[string(s[len(s)-length:])])
+	}
+	if t.folded != nil {
+		st.foldBuffer = appendFoldKey(st.foldBuffer[:0], s)
+		st.addCandidates(t.folded[string(st.foldBuffer)])
+	}
+}
+
+func (st *matchState) addCandidates(rules []int32) {
 	for _, r := range rules {
 		st.addCandidate(r)
 	}
