@@ -30,9 +30,13 @@ build: ## Build the switchyard CLI and the four service binaries into ./bin.
 	cd services/ruleengine && go build -o $(BIN)/switchyard-ruleengine ./cmd/switchyard-ruleengine
 	cd services/delivery && go build -o $(BIN)/switchyard-delivery ./cmd/switchyard-delivery
 
+# run starts the built binary rather than `go run`, whose exit status is
+# 1 whenever the program was stopped by a signal, even after a clean stop.
 .PHONY: run
 run: ## Run every service in one process on an embedded NATS server (data in ./data).
-	go run ./cmd/switchyard dev
+	@mkdir -p $(BIN)
+	cd cmd/switchyard && go build -o $(BIN)/switchyard .
+	$(BIN)/switchyard dev
 
 .PHONY: test
 test: build ## Run the tests of every module.
@@ -42,8 +46,9 @@ test: build ## Run the tests of every module.
 	done
 
 .PHONY: bench
-bench: ## Run the benchmarks and print the figures.
+bench: build ## Run the benchmarks and print the figures.
 	cd pkg && go test -run '^$$' -bench . -benchmem -cpu 1 ./pattern/
+	cd services/delivery && go test -run '^$$' -bench . -benchtime=3s ./...
 
 .PHONY: lint
 lint: ## Check formatting, go vet and that generated code is current.

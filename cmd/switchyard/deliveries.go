@@ -121,6 +121,9 @@ func deliveryFields(t table, d *v1.Delivery) {
 	t.field("target", d.GetTargetId())
 	t.field("destination", d.GetApiDestination())
 	t.field("state", enumText(d.GetState().String(), "DELIVERY_STATE_"))
+	if d.GetReplayId() != "" {
+		t.field("replayed by", d.GetReplayId())
+	}
 	for _, at := range d.GetAttempts() {
 		t.field("  attempt "+itoa(at.GetNumber()), attemptText(at))
 	}

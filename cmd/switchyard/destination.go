@@ -259,6 +259,9 @@ func (a *app) printDestination(d *v1.ApiDestination) error {
 		d.GetInvocationRateLimitPerSecond() == 0, "300/s"))
 	t.field("max concurrency", orDefault(itoa(d.GetMaxConcurrency()),
 		d.GetMaxConcurrency() == 0, "service default"))
+	t.field("circuit", strings.TrimPrefix(d.GetCircuitState().String(), "CIRCUIT_STATE_"))
+	t.field("circuit reason", orDash(d.GetCircuitReason()))
+	t.field("circuit changed", formatTime(d.GetCircuitChangeTime()))
 	t.field("revision", itoa(d.GetRevision()))
 	t.field("created", formatTime(d.GetCreateTime()))
 	t.field("updated", formatTime(d.GetUpdateTime()))

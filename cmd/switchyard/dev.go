@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard-dev/switchyard/cmd/switchyard/internal/stack"
+	jsstreams "github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 )
 
@@ -29,6 +31,7 @@ type devFlags struct {
 	ingestListen  string
 	metricsListen string
 	prefix        string
+	eventsMaxAge  time.Duration
 	logFormat     string
 	logLevel      string
 }
@@ -53,6 +56,8 @@ func newDevCommand(a *app) *cobra.Command {
 		"address of /metrics, /healthz and /readyz")
 	fs.StringVar(&f.prefix, "prefix", a.getenv("SWITCHYARD_PREFIX"),
 		"prefix of every stream, subject and bucket name, to share a NATS server (env SWITCHYARD_PREFIX)")
+	fs.DurationVar(&f.eventsMaxAge, "events-max-age", defaultEventsMaxAge,
+		"how long the EVENTS stream keeps events for `events replay`, such as 72h")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -67,6 +72,9 @@ func (a *app) runDev(cmd *cobra.Command, f *devFlags) error {
 	if err != nil {
 		return usagef("invalid --log-format: %v", err)
 	}
+	if err := checkEventsMaxAge(f.eventsMaxAge); err != nil {
+		return err
+	}
 
 	ctx := cmd.Context()
 	s, err := stack.Start(ctx, stack.Config{
@@ -79,7 +87,9 @@ func (a *app) runDev(cmd *cobra.Command, f *devFlags) error {
 		MetricsListen: f.metricsListen,
 		SecretKey:     a.getenv("SWITCHYARD_SECRET_KEY"),
 		InternalToken: a.getenv("SWITCHYARD_INTERNAL_TOKEN"),
+		RedisURL:      a.getenv("REDIS_URL"),
 		Logger:        logger,
+		StreamOptions: jsstreams.Options{EventsMaxAge: f.eventsMaxAge},
 	})
 	if err != nil {
 		return err

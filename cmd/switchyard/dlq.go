@@ -65,13 +65,19 @@ func (f *sinceFlag) timestamp() (*timestamppb.Timestamp, error) {
 
 // parseSince reads an RFC 3339 time, or a positive duration before now.
 func parseSince(s string, now time.Time) (time.Time, error) {
+	return parseTimeFlag("since", s, now)
+}
+
+// parseTimeFlag reads the value of the time flag --name: an RFC 3339
+// time, or a positive duration before now.
+func parseTimeFlag(name, s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return time.Time{}, usagef("invalid --since %q: want an RFC 3339 time such as "+
-			"2026-12-04T16:00:00Z, or a positive duration ago such as 2h", s)
+		return time.Time{}, usagef("invalid --%s %q: want an RFC 3339 time such as "+
+			"2026-12-04T16:00:00Z, or a positive duration ago such as 2h", name, s)
 	}
 	return now.Add(-d), nil
 }

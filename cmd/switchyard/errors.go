@@ -109,7 +109,7 @@ func (a *app) statusHint(code codes.Code) string {
 	case codes.Unavailable:
 		return fmt.Sprintf("is `switchyard dev` running? --server is %s", a.server)
 	case codes.DeadlineExceeded:
-		return fmt.Sprintf("no response within --timeout %s; is --server %s right?",
+		return fmt.Sprintf("no response within --request-timeout %s; is --server %s right?",
 			a.timeout, a.server)
 	case codes.Unauthenticated, codes.PermissionDenied:
 		return "the config service rejected the caller's credentials"

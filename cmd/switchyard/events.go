@@ -46,8 +46,9 @@ type ingestEntry struct {
 }
 
 func newEventsCommand(a *app) *cobra.Command {
-	cmd := newGroupCommand("events", "Put events on a bus")
+	cmd := newGroupCommand("events", "Put events on a bus, replay archived events")
 	cmd.AddCommand(newEventsPutCommand(a))
+	cmd.AddCommand(newEventsReplayCommand(a))
 	return cmd
 }
 

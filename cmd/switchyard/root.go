@@ -63,7 +63,8 @@ func newRootCommand(a *app) *cobra.Command {
 		Short: "Route CloudEvents from buses to HTTP endpoints",
 		Long: "switchyard manages buses, connections, API destinations and rules,\n" +
 			"puts events on a bus and shows what happened to their deliveries.\n\n" +
-			"Exit codes: 0 success, 1 failure, 2 usage error or invalid input.",
+			"Exit codes: 0 success, 1 failure (including input that a service\n" +
+			"rejects), 2 usage error or input rejected before any call.",
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		Args:              cobra.ArbitraryArgs,

@@ -11,10 +11,11 @@ five targets. Each target calls an API destination; its id is the
 destination's name.
 
 The target flags (--path-value, --target-header, --target-query,
---input-path, --content-type, --max-attempts, --max-age, --dead-letter)
-apply to every --target of the command. On update without --target they
-change every target of the rule; with --target the rule gets exactly the
-targets listed, and a listed target that exists keeps its other settings.`
+--input-path, --content-type, --max-attempts, --max-age, --backoff-base,
+--backoff-max, --dead-letter) apply to every --target of the command. On
+update without --target they change every target of the rule; with
+--target the rule gets exactly the targets listed, and a listed target
+that exists keeps its other settings.`
 
 func newRuleCommand(a *app) *cobra.Command {
 	cmd := newGroupCommand("rule", "Manage rules: which events go to which destinations")
@@ -25,6 +26,7 @@ func newRuleCommand(a *app) *cobra.Command {
 		newRuleListCommand(a),
 		newRuleUpdateCommand(a),
 		newRuleDeleteCommand(a),
+		newRuleTestTransformCommand(a),
 	)
 	return cmd
 }

@@ -35,6 +35,8 @@ type ruleFlags struct {
 	contentType string
 	maxAttempts int32
 	maxAge      time.Duration
+	backoffBase time.Duration
+	backoffMax  time.Duration
 	deadLetter  string
 }
 
@@ -61,9 +63,13 @@ func (f *ruleFlags) register(fs *pflag.FlagSet, update bool) {
 		"target: send the part of the event at this JSON path, such as $.data, instead of the whole event")
 	fs.StringVar(&f.contentType, "content-type", "",
 		"target: request content type (default application/json)")
-	fs.Int32Var(&f.maxAttempts, "max-attempts", 185, "target: delivery attempts at most, 0 to 185")
+	fs.Int32Var(&f.maxAttempts, "max-attempts", 185, "target: retries after the first attempt, 0 to 185")
 	fs.DurationVar(&f.maxAge, "max-age", 24*time.Hour,
 		"target: retry an event until it is this old, 1m to 24h")
+	fs.DurationVar(&f.backoffBase, "backoff-base", time.Second,
+		"target: ceiling of the first retry's random delay; it doubles after each attempt")
+	fs.DurationVar(&f.backoffMax, "backoff-max", 5*time.Minute,
+		"target: largest random delay between attempts, at least --backoff-base")
 	fs.StringVar(&f.deadLetter, "dead-letter", "on",
 		"target: on sends deliveries that fail for good to the dead-letter stream; off drops them")
 }
@@ -195,7 +201,8 @@ func (f *ruleFlags) applyTargetOptions(fs *pflag.FlagSet, targets []*v1.Target) 
 
 // retryChanges returns the retry settings given as flags, or nil.
 func (f *ruleFlags) retryChanges(fs *pflag.FlagSet) (*v1.RetryPolicy, error) {
-	if !fs.Changed("max-attempts") && !fs.Changed("max-age") {
+	if !fs.Changed("max-attempts") && !fs.Changed("max-age") &&
+		!fs.Changed("backoff-base") && !fs.Changed("backoff-max") {
 		return nil, nil
 	}
 
@@ -212,6 +219,18 @@ func (f *ruleFlags) retryChanges(fs *pflag.FlagSet) (*v1.RetryPolicy, error) {
 		}
 		p.MaxEventAge = durationpb.New(f.maxAge)
 	}
+	if fs.Changed("backoff-base") {
+		if f.backoffBase <= 0 {
+			return nil, usagef("invalid --backoff-base %s: want a positive duration", f.backoffBase)
+		}
+		p.BackoffBase = durationpb.New(f.backoffBase)
+	}
+	if fs.Changed("backoff-max") {
+		if f.backoffMax <= 0 {
+			return nil, usagef("invalid --backoff-max %s: want a positive duration", f.backoffMax)
+		}
+		p.BackoffMax = durationpb.New(f.backoffMax)
+	}
 	return p, nil
 }
 
@@ -227,6 +246,12 @@ func mergeRetryPolicy(t *v1.Target, changes *v1.RetryPolicy) {
 	}
 	if changes.MaxEventAge != nil {
 		t.RetryPolicy.MaxEventAge = durationpb.New(changes.GetMaxEventAge().AsDuration())
+	}
+	if changes.BackoffBase != nil {
+		t.RetryPolicy.BackoffBase = durationpb.New(changes.GetBackoffBase().AsDuration())
+	}
+	if changes.BackoffMax != nil {
+		t.RetryPolicy.BackoffMax = durationpb.New(changes.GetBackoffMax().AsDuration())
 	}
 }
 
@@ -288,6 +313,9 @@ func targetFields(t table, target *v1.Target) {
 	t.field("  max attempts", orDefault(itoa(p.GetMaxAttempts()), noAttempts, "185"))
 	maxAge := p.GetMaxEventAge()
 	t.field("  max age", orDefault(formatDuration(maxAge), maxAge == nil, "24h"))
+	base, maxDelay := p.GetBackoffBase(), p.GetBackoffMax()
+	t.field("  backoff base", orDefault(formatDuration(base), base == nil, "1s"))
+	t.field("  backoff max", orDefault(formatDuration(maxDelay), maxDelay == nil, "5m"))
 	t.field("  dead letter", onOffText(target.DeadLetter == nil || target.GetDeadLetter()))
 }
 

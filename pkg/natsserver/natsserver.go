@@ -5,6 +5,8 @@ package natsserver
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -21,6 +23,9 @@ type Config struct {
 
 // Start starts the server and waits until it accepts connections.
 func Start(cfg Config) (*server.Server, error) {
+	if err := checkFree(cfg.Host, cfg.Port); err != nil {
+		return nil, err
+	}
 	opts := &server.Options{
 		ServerName: "switchyard-dev",
 		Host:       cfg.Host,
@@ -40,4 +45,20 @@ func Start(cfg Config) (*server.Server, error) {
 		return nil, fmt.Errorf("embedded nats: not ready after 10s on %s:%d", cfg.Host, cfg.Port)
 	}
 	return ns, nil
+}
+
+// checkFree reports a taken address at once. The server itself only
+// logs a failed bind and never becomes ready, which would surface as a
+// time-out that names no cause.
+func checkFree(host string, port int) error {
+	if port <= 0 {
+		return nil
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("embedded nats: cannot listen on %s: %w; "+
+			"stop what uses it or choose another address", addr, err)
+	}
+	return lis.Close()
 }

@@ -44,9 +44,30 @@ func Open(ctx context.Context, js jetstream.JetStream, t streams.Topology) (*Sto
 
 // Key returns the bucket key of a record. Bus, rule and target names
 // are valid key tokens already; the event id is encoded because
-// CloudEvents ids may hold any character.
-func Key(eventID, bus, rule, target string) string {
-	return eventKey(eventID) + "." + bus + "." + rule + "." + target
+// CloudEvents ids may hold any character. A CloudEvent is identified by
+// its source and id together, so the key holds a digest of the source:
+// two events that share an id but not a source keep records of their
+// own, and List by id finds both.
+func Key(eventID, source, bus, rule, target string) string {
+	return eventKey(eventID) + "." + sourceKey(source) + "." + bus + "." + rule + "." + target
+}
+
+// sourceKey is a short digest of an event source, as one key token.
+func sourceKey(source string) string {
+	sum := sha256.Sum256([]byte(source))
+	return "s" + hex.EncodeToString(sum[:6])
+}
+
+// ReplayKey returns the bucket key of a record made by a replay: the key
+// of the first delivery's record with the replay id as a fifth token.
+// Both records stay, so a replay never overwrites what happened first,
+// and List finds them together. An empty replayID gives Key.
+func ReplayKey(eventID, source, bus, rule, target, replayID string) string {
+	key := Key(eventID, source, bus, rule, target)
+	if replayID == "" {
+		return key
+	}
+	return key + ".replay-" + replayID
 }
 
 // eventKey encodes an event id as one key token. Long ids are hashed so
@@ -61,12 +82,14 @@ func eventKey(eventID string) string {
 
 // Create stores d unless a record with the same key exists, which
 // happens when the rule engine handles an event twice after a restart.
+// A record with a replay id is keyed by ReplayKey.
 func (s *Store) Create(ctx context.Context, d *v1.Delivery) error {
 	b, err := proto.Marshal(d)
 	if err != nil {
 		return err
 	}
-	key := Key(d.GetEventId(), d.GetBus(), d.GetRule(), d.GetTargetId())
+	key := ReplayKey(d.GetEventId(), d.GetEventSource(), d.GetBus(), d.GetRule(),
+		d.GetTargetId(), d.GetReplayId())
 	_, err = s.kv.Create(ctx, key, b)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return nil

@@ -36,7 +36,7 @@ func TestCreateUpdateList(t *testing.T) {
 	ctx := context.Background()
 	id := "id with spaces/and.dots"
 	for _, target := range []string{"a", "b"} {
-		d := &v1.Delivery{EventId: id, Bus: "default", Rule: "r", TargetId: target,
+		d := &v1.Delivery{EventId: id, EventSource: "src", Bus: "default", Rule: "r", TargetId: target,
 			State: v1.DeliveryState_DELIVERY_STATE_PENDING}
 		if err := s.Create(ctx, d); err != nil {
 			t.Fatal(err)
@@ -51,7 +51,7 @@ func TestCreateUpdateList(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	key := records.Key(id, "default", "r", "a")
+	key := records.Key(id, "src", "default", "r", "a")
 	err := s.Update(ctx, key, func(d *v1.Delivery) {
 		d.State = v1.DeliveryState_DELIVERY_STATE_DELIVERED
 		d.Attempts = append(d.Attempts, &v1.Attempt{Number: 1, StatusCode: 201})
@@ -76,8 +76,27 @@ func TestCreateUpdateList(t *testing.T) {
 }
 
 func TestLongEventIDKeysAreShort(t *testing.T) {
-	key := records.Key(strings.Repeat("x", 1000), "b", "r", "t")
+	key := records.Key(strings.Repeat("x", 1000), "src", "b", "r", "t")
 	if len(key) > 100 {
 		t.Errorf("key length %d, want at most 100", len(key))
+	}
+}
+
+func TestSameIDOtherSourceKeptApart(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for _, source := range []string{"/load", "/other"} {
+		d := &v1.Delivery{EventId: "same-1", EventSource: source, Bus: "default",
+			Rule: "r", TargetId: "t"}
+		if err := s.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.List(ctx, "same-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("List returned %d records, want one per source (2)", len(got))
 	}
 }

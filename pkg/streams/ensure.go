@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,11 +15,17 @@ const MaxEventSize = 256 << 10
 
 // Options sizes the streams and buckets that Ensure creates.
 type Options struct {
+	// Owner makes Ensure update existing streams and buckets to these
+	// options. The config service owns them; the other services only
+	// create what is missing, so one started with default options never
+	// undoes settings such as the retention of EVENTS.
+	Owner bool
 	// Replicas of every stream and bucket: 1 on one server, 3 on a
 	// cluster. Zero means 1.
 	Replicas int
-	// EventsMaxAge is how long EVENTS keeps events for replay. Zero
-	// means 7 days.
+	// EventsMaxAge is how long EVENTS keeps events for replay, and how
+	// long REPLAY keeps events that were not matched again. Zero means
+	// 7 days; other values must be at least MinEventsMaxAge.
 	EventsMaxAge time.Duration
 	// DeliveryRecordTTL is how long delivery records stay queryable.
 	// Zero means 7 days.
@@ -48,6 +55,10 @@ func (o Options) withDefaults() Options {
 // publish within it is stored once.
 const dedupWindow = 2 * time.Minute
 
+// MinEventsMaxAge is the shortest EventsMaxAge that Ensure accepts:
+// JetStream rejects a stream whose duplicate window exceeds its max age.
+const MinEventsMaxAge = dedupWindow
+
 // maxMessageSize leaves room for the envelope and headers around an
 // event of MaxEventSize.
 const maxMessageSize = MaxEventSize + 64<<10
@@ -63,16 +74,46 @@ const maxTaskSize = 2*MaxEventSize + 64<<10
 func Ensure(ctx context.Context, js jetstream.JetStream, t Topology, o Options) error {
 	o = o.withDefaults()
 	for _, cfg := range t.streamConfigs(o) {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		if err := ensureStream(ctx, js, cfg, o.Owner); err != nil {
 			return fmt.Errorf("create stream %s: %w", cfg.Name, err)
 		}
 	}
 	for _, cfg := range t.bucketConfigs(o) {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+		if err := ensureBucket(ctx, js, cfg, o.Owner); err != nil {
 			return fmt.Errorf("create bucket %s: %w", cfg.Bucket, err)
 		}
 	}
 	return nil
+}
+
+// ensureStream creates a missing stream; an owner also updates an
+// existing one to cfg.
+func ensureStream(ctx context.Context, js jetstream.JetStream,
+	cfg jetstream.StreamConfig, owner bool) error {
+	if owner {
+		_, err := js.CreateOrUpdateStream(ctx, cfg)
+		return err
+	}
+	_, err := js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil
+	}
+	return err
+}
+
+// ensureBucket creates a missing bucket; an owner also updates an
+// existing one to cfg.
+func ensureBucket(ctx context.Context, js jetstream.JetStream,
+	cfg jetstream.KeyValueConfig, owner bool) error {
+	if owner {
+		_, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+		return err
+	}
+	_, err := js.CreateKeyValue(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		return nil
+	}
+	return err
 }
 
 func (t Topology) streamConfigs(o Options) []jetstream.StreamConfig {
@@ -106,7 +147,13 @@ func (t Topology) streamConfigs(o Options) []jetstream.StreamConfig {
 	rejected := stream(Rejected, rootRejected)
 	rejected.MaxAge = o.DeadLetterMaxAge
 
-	return []jetstream.StreamConfig{ingress, events, deliveries, dead, rejected}
+	// REPLAY is a work queue too. A replayed event not matched within
+	// the events' retention is dropped, as its original would be.
+	replay := stream(Replay, rootReplay)
+	replay.Retention = jetstream.WorkQueuePolicy
+	replay.MaxAge = o.EventsMaxAge
+
+	return []jetstream.StreamConfig{ingress, events, deliveries, dead, rejected, replay}
 }
 
 func (t Topology) bucketConfigs(o Options) []jetstream.KeyValueConfig {
@@ -126,5 +173,7 @@ func (t Topology) bucketConfigs(o Options) []jetstream.KeyValueConfig {
 		bucket(BucketDestinations),
 		bucket(BucketRules),
 		records,
+		bucket(BucketCircuits),
+		bucket(BucketConnectionState),
 	}
 }

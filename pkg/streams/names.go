@@ -22,6 +22,9 @@ const (
 	Deliveries = "DELIVERIES"
 	DeadLetter = "DEADLETTER"
 	Rejected   = "REJECTED"
+	// Replay is a work queue of archived events that config copied from
+	// EVENTS for the rule engine to match again.
+	Replay = "REPLAY"
 )
 
 // Key-value bucket names without a prefix.
@@ -31,6 +34,15 @@ const (
 	BucketDestinations = "sy_destinations"
 	BucketRules        = "sy_rules"
 	BucketDeliveries   = "sy_deliveries"
+	// BucketCircuits holds the latest circuit breaker state change of
+	// each API destination, keyed by destination name, as published by
+	// any delivery replica.
+	BucketCircuits = "sy_circuits"
+	// BucketConnectionState holds the authorization state of each
+	// connection as delivery last saw it, keyed by connection name. A
+	// value is a switchyard.v1.Connection with only name, revision,
+	// state and state_reason set; it applies only to that revision.
+	BucketConnectionState = "sy_connection_state"
 )
 
 // Subject roots without a prefix. A full subject adds one token, such as
@@ -41,6 +53,7 @@ const (
 	rootDeliveries = "deliveries"
 	rootDeadLetter = "deadletter"
 	rootRejected   = "rejected"
+	rootReplay     = "replay"
 	subjectChanges = "config.changes"
 )
 
@@ -52,6 +65,11 @@ const (
 	HeaderIngestTime = "Switchyard-Ingest-Time"
 	// HeaderReason carries why a message on rejected.<bus> was rejected.
 	HeaderReason = "Switchyard-Reason"
+	// HeaderReplayID carries the replay id of an event on replay.<bus>.
+	HeaderReplayID = "Switchyard-Replay-Id"
+	// HeaderReplayRule names the one rule that matches an event on
+	// replay.<bus>; absent means every rule of the bus.
+	HeaderReplayRule = "Switchyard-Replay-Rule"
 )
 
 // Topology names every stream, subject and bucket of one installation.
@@ -105,6 +123,10 @@ func (t Topology) DeadLetterSubject(bus string) string { return t.subject(rootDe
 // RejectedSubject is where ingest puts NATS messages it could not accept.
 func (t Topology) RejectedSubject(bus string) string { return t.subject(rootRejected, bus) }
 
+// ReplaySubject is where config puts archived events of a bus that the
+// rule engine matches again.
+func (t Topology) ReplaySubject(bus string) string { return t.subject(rootReplay, bus) }
+
 // ChangesSubject carries a notice after each configuration write. It is a
 // core NATS subject, not a stream, so a service that missed notices
 // reloads everything when it reconnects.
@@ -134,6 +156,14 @@ func EventMsgID(bus, source, id string) string {
 // same event twice after a crash publishes the task once.
 func TaskMsgID(bus, source, eventID, rule, target string) string {
 	return digest(bus, source, eventID, rule, target)
+}
+
+// ReplayTaskMsgID is the message id of a delivery task made by a
+// replay. It adds the replay id to what TaskMsgID covers, so the task is
+// not dropped as a duplicate of the first delivery's task, while a rule
+// engine that handles the same replayed event twice publishes it once.
+func ReplayTaskMsgID(replayID, bus, source, eventID, rule, target string) string {
+	return digest(bus, source, eventID, rule, target, replayID)
 }
 
 func digest(parts ...string) string {

@@ -97,6 +97,7 @@ func (a *configAPI) ListApiDestinations(
 	if err != nil {
 		return nil, err
 	}
+	a.s.mergeCircuits(ctx, all)
 	return &v1.ListApiDestinationsResponse{ApiDestinations: all}, nil
 }
 
@@ -197,6 +198,12 @@ func (a *configAPI) PurgeDeadLetters(
 	ctx context.Context, req *v1.PurgeDeadLettersRequest,
 ) (*v1.PurgeDeadLettersResponse, error) {
 	return a.s.purgeDeadLetters(ctx, req.GetSelector())
+}
+
+func (a *configAPI) ReplayEvents(
+	ctx context.Context, req *v1.ReplayEventsRequest,
+) (*v1.ReplayEventsResponse, error) {
+	return a.s.replayEvents(ctx, req)
 }
 
 func deleted(err error) (*v1.DeleteResponse, error) {

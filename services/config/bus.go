@@ -16,6 +16,8 @@ import (
 func busLabel(name string) string { return fmt.Sprintf("bus %q", name) }
 
 func (s *Service) createBus(ctx context.Context, in *v1.Bus) (*v1.Bus, error) {
+	defer s.lockWrites()()
+
 	if in == nil {
 		return nil, invalidf("bus", "missing")
 	}
@@ -43,6 +45,8 @@ func (s *Service) getBus(ctx context.Context, name string) (*v1.Bus, error) {
 }
 
 func (s *Service) updateBus(ctx context.Context, in *v1.Bus) (*v1.Bus, error) {
+	defer s.lockWrites()()
+
 	if in == nil {
 		return nil, invalidf("bus", "missing")
 	}
@@ -66,6 +70,8 @@ func (s *Service) updateBus(ctx context.Context, in *v1.Bus) (*v1.Bus, error) {
 
 // deleteBus deletes a bus without rules. The default bus stays.
 func (s *Service) deleteBus(ctx context.Context, name string, revision int64) error {
+	defer s.lockWrites()()
+
 	if err := checkName("name", name); err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ var tokenMethods = []string{"GET", "POST", "PUT"}
 func connectionLabel(name string) string { return fmt.Sprintf("connection %q", name) }
 
 func (s *Service) createConnection(ctx context.Context, in *v1.Connection) (*v1.Connection, error) {
+	defer s.lockWrites()()
+
 	c, err := normalizeConnection(in)
 	if err != nil {
 		return nil, err
@@ -51,6 +53,7 @@ func (s *Service) getConnection(ctx context.Context, name string) (*v1.Connectio
 	if err != nil {
 		return nil, err
 	}
+	s.openConnectionStates(ctx).merge(ctx, c)
 	return redactConnection(c), nil
 }
 
@@ -59,7 +62,9 @@ func (s *Service) listConnections(ctx context.Context) ([]*v1.Connection, error)
 	if err != nil {
 		return nil, err
 	}
+	states := s.openConnectionStates(ctx)
 	for i, c := range all {
+		states.merge(ctx, c)
 		all[i] = redactConnection(c)
 	}
 	return all, nil
@@ -70,6 +75,8 @@ func (s *Service) listConnections(ctx context.Context) ([]*v1.Connection, error)
 // same location and key. The state goes back to AUTHORIZED, since new
 // credentials deserve a new try.
 func (s *Service) updateConnection(ctx context.Context, in *v1.Connection) (*v1.Connection, error) {
+	defer s.lockWrites()()
+
 	c, err := normalizeConnection(in)
 	if err != nil {
 		return nil, err
@@ -100,6 +107,8 @@ func (s *Service) updateConnection(ctx context.Context, in *v1.Connection) (*v1.
 
 // deleteConnection deletes a connection that no API destination uses.
 func (s *Service) deleteConnection(ctx context.Context, name string, revision int64) error {
+	defer s.lockWrites()()
+
 	if err := checkName("name", name); err != nil {
 		return err
 	}
@@ -154,9 +163,9 @@ func normalizeConnection(in *v1.Connection) (*v1.Connection, error) {
 			c.GetNetwork())
 	}
 
-	// TODO: delivery does not yet report authorization failures, so a
-	// connection never becomes DEAUTHORIZED; every write makes it
-	// AUTHORIZED again.
+	// Every write stores AUTHORIZED. Delivery records failures per
+	// revision in a bucket of its own, which reads merge in, so a write
+	// also clears a DEAUTHORIZED state.
 	c.State = v1.ConnectionState_CONNECTION_STATE_AUTHORIZED
 	c.StateReason = ""
 	c.Revision = 0

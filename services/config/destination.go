@@ -34,6 +34,8 @@ func destinationLabel(name string) string { return fmt.Sprintf("API destination 
 func (s *Service) createDestination(
 	ctx context.Context, in *v1.ApiDestination,
 ) (*v1.ApiDestination, error) {
+	defer s.lockWrites()()
+
 	d, err := normalizeDestination(in)
 	if err != nil {
 		return nil, err
@@ -58,7 +60,12 @@ func (s *Service) getDestination(ctx context.Context, name string) (*v1.ApiDesti
 	if err := checkName("name", name); err != nil {
 		return nil, err
 	}
-	return s.destinations.get(ctx, name, destinationLabel(name))
+	d, err := s.destinations.get(ctx, name, destinationLabel(name))
+	if err != nil {
+		return nil, err
+	}
+	s.mergeCircuits(ctx, []*v1.ApiDestination{d})
+	return d, nil
 }
 
 // updateDestination replaces an API destination.
@@ -70,6 +77,8 @@ func (s *Service) getDestination(ctx context.Context, name string) (*v1.ApiDesti
 func (s *Service) updateDestination(
 	ctx context.Context, in *v1.ApiDestination,
 ) (*v1.ApiDestination, error) {
+	defer s.lockWrites()()
+
 	d, err := normalizeDestination(in)
 	if err != nil {
 		return nil, err
@@ -96,6 +105,8 @@ func (s *Service) updateDestination(
 
 // deleteDestination deletes an API destination that no rule targets.
 func (s *Service) deleteDestination(ctx context.Context, name string, revision int64) error {
+	defer s.lockWrites()()
+
 	if err := checkName("name", name); err != nil {
 		return err
 	}
@@ -116,6 +127,7 @@ func (s *Service) deleteDestination(ctx context.Context, name string, revision i
 	if err != nil {
 		return err
 	}
+	s.forgetCircuit(ctx, name)
 	change := changeOf(internalv1.ChangeKind_CHANGE_KIND_API_DESTINATION, "", name, d.GetRevision())
 	change.Deleted = true
 	s.announce(ctx, change)
@@ -162,6 +174,7 @@ func normalizeDestination(in *v1.ApiDestination) (*v1.ApiDestination, error) {
 	d.Revision = 0
 	d.CreateTime = nil
 	d.UpdateTime = nil
+	clearCircuit(d)
 	return d, nil
 }
 

@@ -387,12 +387,14 @@ func (s *Service) deleteDeadLetter(ctx context.Context, seq uint64) error {
 // goes on, since the record is a view and the stream holds the truth.
 func (s *Service) recordRedrive(ctx context.Context, task *internalv1.DeliveryTask) {
 	now := timestamppb.Now()
-	key := records.Key(task.GetEventId(), task.GetBus(), task.GetRule(), task.GetTargetId())
+	key := records.ReplayKey(task.GetEventId(), task.GetEventSource(), task.GetBus(),
+		task.GetRule(), task.GetTargetId(), task.GetReplayId())
 	err := s.records.Update(ctx, key, func(r *v1.Delivery) {
 		if r.GetEventId() == "" {
 			r.EventId, r.EventSource, r.Bus = task.GetEventId(), task.GetEventSource(), task.GetBus()
 			r.Rule, r.TargetId = task.GetRule(), task.GetTargetId()
 			r.ApiDestination = task.GetApiDestination()
+			r.ReplayId = task.GetReplayId()
 			r.State = v1.DeliveryState_DELIVERY_STATE_PENDING
 			r.CreateTime = now
 		}

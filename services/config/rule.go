@@ -29,6 +29,8 @@ func busOrDefault(bus string) string {
 }
 
 func (s *Service) createRule(ctx context.Context, in *v1.Rule) (*v1.Rule, error) {
+	defer s.lockWrites()()
+
 	r, err := normalizeRule(in)
 	if err != nil {
 		return nil, err
@@ -78,6 +80,8 @@ func (s *Service) listRules(ctx context.Context, bus string) ([]*v1.Rule, error)
 }
 
 func (s *Service) updateRule(ctx context.Context, in *v1.Rule) (*v1.Rule, error) {
+	defer s.lockWrites()()
+
 	r, err := normalizeRule(in)
 	if err != nil {
 		return nil, err
@@ -103,6 +107,8 @@ func (s *Service) updateRule(ctx context.Context, in *v1.Rule) (*v1.Rule, error)
 }
 
 func (s *Service) deleteRule(ctx context.Context, bus, name string, revision int64) error {
+	defer s.lockWrites()()
+
 	bus = busOrDefault(bus)
 	if err := checkName("bus", bus); err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/pkg/records"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
@@ -107,6 +109,9 @@ type Service struct {
 	keys      *keyring
 	tokenHash [sha256.Size]byte
 
+	// writeMu serializes writes; see lockWrites.
+	writeMu sync.Mutex
+
 	buses        bucket[*v1.Bus]
 	connections  bucket[*v1.Connection]
 	destinations bucket[*v1.ApiDestination]
@@ -154,7 +159,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("config: listen on %s: %w", cfg.Listen, err)
 	}
 	s.listener = lis
-	s.server = grpc.NewServer(grpc.ChainUnaryInterceptor(s.intercept))
+	s.server = grpc.NewServer(grpc.ChainUnaryInterceptor(s.intercept),
+		telemetry.GRPCServerOption())
 	s.health = health.NewServer()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	v1.RegisterConfigServiceServer(s.server, &configAPI{s: s})
@@ -169,7 +175,10 @@ func (s *Service) openStore(ctx context.Context) error {
 		return fmt.Errorf("config: jetstream: %w", err)
 	}
 	t := s.cfg.Topology
-	if err := streams.Ensure(ctx, js, t, s.cfg.StreamOptions); err != nil {
+	// Config owns the stream settings, so it alone updates them.
+	owned := s.cfg.StreamOptions
+	owned.Owner = true
+	if err := streams.Ensure(ctx, js, t, owned); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 

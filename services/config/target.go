@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"mime"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/switchyard-dev/switchyard/pkg/render"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
@@ -79,6 +81,9 @@ func normalizeTarget(field string, t *v1.Target) error {
 	if err := checkInput(field+".input", t.GetInput()); err != nil {
 		return err
 	}
+	if err := checkRendering(field, t); err != nil {
+		return err
+	}
 	return checkRetryPolicy(field+".retry_policy", t.GetRetryPolicy())
 }
 
@@ -100,6 +105,23 @@ func checkInput(field string, in *v1.Input) error {
 		}
 	}
 	return nil
+}
+
+// checkRendering checks what the rule engine reads to render the
+// target's requests: JSON paths, template variables, that a JSON template
+// always renders JSON, and the size limits. Checking on write means a
+// stored target fails to render only for an event that is not a JSON
+// object, or a header value with a control character.
+func checkRendering(field string, t *v1.Target) error {
+	err := render.ValidateTarget(t)
+	if err == nil {
+		return nil
+	}
+	var fe *render.FieldError
+	if errors.As(err, &fe) {
+		return invalidf(field+"."+fe.Field, "%v", fe.Err)
+	}
+	return invalidf(field, "%v", err)
 }
 
 // checkRetryPolicy checks the bounds of a policy whose unset fields mean

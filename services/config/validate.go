@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +52,11 @@ func checkHTTPURL(field, raw string) (*url.URL, error) {
 	}
 	if u.Hostname() == "" {
 		return nil, invalidf(field, "%q has no host; give a URL such as https://example.com/hook", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, invalidf(field, "%q has port %q; use a port from 1 to 65535", raw, p)
+		}
 	}
 	return u, nil
 }

@@ -107,6 +107,8 @@ func TestValidation(t *testing.T) {
 			codes.InvalidArgument, []string{"api_destination.url", `"ftp"`, "http or https"}},
 		{"url no host", dest(func(d *v1.ApiDestination) { d.Url = "https:///path" }),
 			codes.InvalidArgument, []string{"api_destination.url", "no host"}},
+		{"url port too large", dest(func(d *v1.ApiDestination) { d.Url = "http://127.0.0.1:99999/x" }),
+			codes.InvalidArgument, []string{"api_destination.url", "port", "1 to 65535"}},
 		{"url unparsable", dest(func(d *v1.ApiDestination) { d.Url = "http://[::1" }),
 			codes.InvalidArgument, []string{"api_destination.url", "not a valid URL"}},
 		{"url relative", dest(func(d *v1.ApiDestination) { d.Url = "/job/x" }),

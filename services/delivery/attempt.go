@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
-	"github.com/switchyard-dev/switchyard/services/delivery/auth"
 	"github.com/switchyard-dev/switchyard/services/delivery/retry"
 )
 
@@ -39,6 +37,15 @@ type attemptResult struct {
 	retryAfter time.Duration
 	excerpt    string
 	outcome    retry.Outcome
+	// connection is the one the attempt used, and token the OAuth access
+	// token it sent, if any. Neither is ever stored: the token is kept
+	// to invalidate it after a 401 and to remove it from what is stored.
+	connection *v1.Connection
+	token      string
+	// tokenStatus is the HTTP status of a failed token request, else 0.
+	tokenStatus int
+	// crumb is the Jenkins session whose crumb the call sent, if any.
+	crumb *crumbSession
 }
 
 // record returns the attempt as stored in the delivery record.
@@ -60,13 +67,17 @@ func (s *Service) attempt(ctx context.Context, task *internalv1.DeliveryTask,
 	r *internalv1.ResolvedDestination, number int) attemptResult {
 	timeout := DefaultTimeout
 	if d := r.GetApiDestination().GetTimeout().AsDuration(); d > 0 {
-		timeout = d
+		timeout = min(d, MaxTimeout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	ctx, span := s.startAttempt(ctx, number)
 
-	res := attemptResult{number: number, start: time.Now()}
+	res := attemptResult{number: number, start: time.Now(), connection: r.GetConnection()}
 	status, err := s.call(ctx, task, r, &res)
+	if err == nil && isCrumbRejection(status, res.excerpt, r.GetConnection()) {
+		status, err = s.callWithCrumb(ctx, task, r, &res)
+	}
 	res.duration = time.Since(res.start)
 	res.status = status
 
@@ -74,8 +85,8 @@ func (s *Service) attempt(ctx context.Context, task *internalv1.DeliveryTask,
 	if res.outcome.Code == retry.CodeTimeout {
 		res.outcome.Reason = fmt.Sprintf("no response within %s", timeout)
 	}
-	secrets := s.signer.Secrets(r.GetConnection())
-	res.outcome.Reason = redact(res.outcome.Reason, secrets)
+	res.outcome.Reason = redact(res.outcome.Reason, secretsOf(r.GetConnection(), res.token))
+	s.endAttempt(ctx, span, task, res)
 	return res
 }
 
@@ -87,10 +98,17 @@ func (s *Service) call(ctx context.Context, task *internalv1.DeliveryTask,
 	if err != nil {
 		return 0, err
 	}
-	if err := s.signer.Sign(ctx, req, r.GetConnection()); err != nil {
+	client := s.clients.forNetwork(r.GetConnection().GetNetwork())
+	res.token, err = s.signer.Sign(ctx, req, r.GetConnection(), client)
+	if err != nil {
+		res.tokenStatus = tokenStatus(err)
 		return 0, signError(r.GetConnection().GetName(), err)
 	}
-	client := s.clients.forNetwork(r.GetConnection().GetNetwork())
+	if session := s.crumbs.lookup(r.GetConnection()); session != nil {
+		req.Header.Set(session.field, session.value)
+		client = session.client(client)
+		res.crumb = session
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err
@@ -101,25 +119,12 @@ func (s *Service) call(ctx context.Context, task *internalv1.DeliveryTask,
 	if d, ok := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		res.retryAfter = d
 	} else if v := resp.Header.Get("Retry-After"); v != "" {
-		s.log.Debug("ignoring invalid Retry-After header",
+		s.log.WarnContext(ctx, "ignoring invalid Retry-After header",
 			"destination", task.GetApiDestination(), "value", v)
 	}
-	res.excerpt = readExcerpt(resp.Body, s.signer.Secrets(r.GetConnection()))
+	res.excerpt = readExcerpt(resp.Body, secretsOf(r.GetConnection(), res.token))
 	_, _ = io.CopyN(io.Discard, resp.Body, drainSize)
 	return resp.StatusCode, nil
-}
-
-// signError wraps an error of signing for classification: a token
-// endpoint that gave no token may give one later, while settings that
-// cannot make a token request will not change by retrying.
-func signError(connection string, err error) error {
-	switch {
-	case errors.Is(err, auth.ErrToken):
-		return fmt.Errorf("%w: connection %s: %w", retry.ErrAuth, connection, err)
-	case errors.Is(err, auth.ErrInvalidTokenRequest):
-		return fmt.Errorf("%w: connection %s: %w", retry.ErrConfig, connection, err)
-	}
-	return fmt.Errorf("connection %s: %w", connection, err)
 }
 
 // readExcerpt reads the start of body with secrets removed. It reads a

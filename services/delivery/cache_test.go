@@ -80,7 +80,8 @@ func TestCacheSkipsResultResolvedBeforeChange(t *testing.T) {
 	f := &fakeResolver{dests: map[string]*internalv1.ResolvedDestination{}, calls: map[string]int{}}
 	f.set(&v1.ApiDestination{Name: "a"}, &v1.Connection{Name: "conn"})
 	var c *destinationCache
-	c = newDestinationCache(staleResolver{f, func() { c.drop("a") }}, DefaultCacheTTL)
+	c = newDestinationCache(staleResolver{f, func() { c.drop(context.Background(), "a") }},
+		DefaultCacheTTL)
 
 	if _, err := c.get(context.Background(), "a"); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,10 @@ import (
 
 // publishDeadLetter stores the dead letter of d on deadletter.<bus> and
 // waits for the stream's ack.
-func (s *Service) publishDeadLetter(ctx context.Context, d *delivery, o retry.Outcome) error {
+func (s *Service) publishDeadLetter(ctx context.Context, d *delivery, o retry.Outcome) (err error) {
+	traceCtx, span := s.startDeadLetter(d, o)
+	defer func() { endSpan(span, err) }()
+
 	data, err := proto.Marshal(s.deadLetter(d, o))
 	if err != nil {
 		return fmt.Errorf("encode dead letter: %w", err)
@@ -28,6 +31,7 @@ func (s *Service) publishDeadLetter(ctx context.Context, d *delivery, o retry.Ou
 	msg.Data = data
 	msg.Header.Set(streams.HeaderMsgID, deadLetterMsgID(d))
 	msg.Header.Set(streams.HeaderBus, t.GetBus())
+	injectTrace(traceCtx, msg.Header)
 
 	future, err := s.js.PublishMsgAsync(msg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
@@ -26,6 +27,9 @@ type delivery struct {
 	earlier priorAttempts
 	// attempts made by this worker, in order.
 	attempts []attemptResult
+	// span is the processing span, for bookkeeping that runs on
+	// contexts of its own.
+	span trace.Span
 }
 
 // decode reads the task of msg. A message that is not a task is
@@ -51,6 +55,8 @@ func (s *Service) decode(msg jetstream.Msg) (job, bool) {
 // acked when delivered or failed for good, returned with a delay when
 // it is to be retried, returned at once when the service stops first.
 func (s *Service) handle(ctx context.Context, j job) {
+	ctx, span := s.startProcess(ctx, j)
+	defer span.End()
 	d := s.newDelivery(ctx, j)
 	if time.Now().After(d.deadline) {
 		s.failForGood(d, retry.Outcome{Kind: retry.Fail, Code: retry.CodeMaxAgeExceeded,
@@ -65,29 +71,32 @@ func (s *Service) handle(ctx context.Context, j job) {
 		return
 	}
 	s.sched.expand(ctx, dest)
+	if !s.admit(ctx, d, resolved) {
+		return
+	}
 	if err := j.msg.InProgress(); err != nil {
 		d.log.Debug("extend ack deadline failed", "error", err)
 	}
 
-	// TODO: enforce the destination's invocation_rate_limit_per_second
-	// across replicas (a GCRA limiter in Redis); until then it is ignored.
-	// TODO: add a circuit breaker per destination, so tasks for an
-	// endpoint that keeps failing wait instead of each making a call.
 	number := d.earlier.count + 1
 	res := s.attempt(ctx, j.task, resolved, number)
 	if ctx.Err() != nil {
+		s.flow.breakers.release(dest)
 		nak(s.log, j)
 		return
 	}
 	d.attempts = append(d.attempts, res)
 
-	if res.outcome.Code == retry.CodeAuthFailed && d.policy.CanRetry(number) {
+	if credentialRejected(res) && d.policy.CanRetry(number) {
 		var aborted bool
 		if res, aborted = s.retryWithFreshCredentials(ctx, d, resolved, res); aborted {
+			s.flow.breakers.release(dest)
 			nak(s.log, j)
 			return
 		}
 	}
+	s.recordCircuit(d, res)
+	s.recordConnectionState(res)
 	s.settle(d, res)
 }
 
@@ -101,13 +110,17 @@ func (s *Service) retryWithFreshCredentials(ctx context.Context, d *delivery,
 	d.log.Info("credential rejected; resolving it again",
 		"attempt", last.number, "status", last.status)
 	dest := d.task.GetApiDestination()
-	s.cache.drop(dest)
-	s.signer.Forget(resolved.GetConnection().GetName())
+	s.cache.drop(ctx, dest)
+	s.signer.Invalidate(ctx, resolved.GetConnection(), last.token)
 
 	fresh, err := s.cache.get(ctx, dest)
 	if err != nil {
 		d.log.Warn("resolve destination failed", "error", err)
 		return last, ctx.Err() != nil
+	}
+	// The first attempt used up to a timeout of the ack wait.
+	if err := d.msg.InProgress(); err != nil {
+		d.log.Debug("extend ack deadline failed", "error", err)
 	}
 	res := s.attempt(ctx, d.task, fresh, last.number+1)
 	if ctx.Err() != nil {
@@ -121,7 +134,7 @@ func (s *Service) newDelivery(ctx context.Context, j job) *delivery {
 	t := j.task
 	d := &delivery{
 		job: j,
-		log: s.log.With("event_id", t.GetEventId(), "rule", t.GetRule(),
+		log: spanLogger(ctx, s.log).With("event_id", t.GetEventId(), "rule", t.GetRule(),
 			"target", t.GetTargetId(), "destination", t.GetApiDestination()),
 		key:    recordKey(t),
 		policy: retry.PolicyFrom(t.GetRetryPolicy()),
@@ -131,6 +144,7 @@ func (s *Service) newDelivery(ctx context.Context, j job) *delivery {
 		origin = t.GetIngestTime().AsTime()
 	}
 	d.deadline = origin.Add(d.policy.MaxEventAge)
+	d.span = trace.SpanFromContext(ctx)
 	d.earlier = s.loadPriorAttempts(ctx, d)
 	return d
 }
@@ -170,6 +184,7 @@ func (s *Service) delivered(d *delivery, last attemptResult) {
 	ctx, cancel := bookkeepingContext()
 	defer cancel()
 	s.updateRecord(ctx, d, delivered(last.location))
+	s.observeDelivered(d, last)
 	d.log.Debug("delivered", "attempt", last.number, "status", last.status)
 	ack(d)
 }
@@ -241,6 +256,7 @@ func (s *Service) failForGood(d *delivery, outcome retry.Outcome) {
 	}
 
 	s.updateRecord(ctx, d, change)
+	s.observeFailed(d, outcome)
 	d.log.Warn("delivery failed for good", attrs...)
 	ack(d)
 }

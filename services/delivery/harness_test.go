@@ -69,6 +69,8 @@ type harness struct {
 	js       jetstream.JetStream
 	resolver *fakeResolver
 	records  *records.Store
+	// realResolver is config's Resolver, set by startConfig.
+	realResolver Resolver
 }
 
 func newHarness(t *testing.T) *harness {

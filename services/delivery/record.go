@@ -15,8 +15,11 @@ import (
 	"github.com/switchyard-dev/switchyard/services/delivery/retry"
 )
 
+// recordKey returns the key of a task's record. A replayed task has a
+// record of its own, keyed by its replay id.
 func recordKey(t *internalv1.DeliveryTask) string {
-	return records.Key(t.GetEventId(), t.GetBus(), t.GetRule(), t.GetTargetId())
+	return records.ReplayKey(t.GetEventId(), t.GetEventSource(), t.GetBus(), t.GetRule(),
+		t.GetTargetId(), t.GetReplayId())
 }
 
 // priorAttempts summarizes the attempts of a task made before the
@@ -116,6 +119,7 @@ func (s *Service) updateRecord(ctx context.Context, d *delivery, change recordCh
 			r.EventId, r.EventSource, r.Bus = t.GetEventId(), t.GetEventSource(), t.GetBus()
 			r.Rule, r.TargetId = t.GetRule(), t.GetTargetId()
 			r.ApiDestination = t.GetApiDestination()
+			r.ReplayId = t.GetReplayId()
 			r.CreateTime = now
 		}
 		for _, a := range d.attempts {

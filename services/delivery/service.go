@@ -18,9 +18,11 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-dev/switchyard/pkg/records"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	"github.com/switchyard-dev/switchyard/services/delivery/auth"
 )
 
@@ -97,6 +99,17 @@ type Config struct {
 	// it stops. Calls still running then are cancelled and their tasks
 	// returned to the stream without counting an attempt.
 	ShutdownTimeout time.Duration
+
+	Redis *redis.Client // nil means in-memory caches and limits
+	// InternalToken is the token the Resolver presents to config. It is
+	// required with Redis, because the key that seals credentials and
+	// OAuth tokens in Redis derives from it (see CacheKey).
+	InternalToken string
+	// Breaker sets the circuit breaker of each destination.
+	Breaker BreakerConfig
+	// Telemetry provides the tracer and the meter. Nil means the
+	// OpenTelemetry globals.
+	Telemetry *telemetry.Telemetry
 }
 
 func (c *Config) setDefaults() {
@@ -144,9 +157,13 @@ type Service struct {
 	cache     *destinationCache
 	clients   *clients
 	signer    *auth.Signer
+	states    *connectionStates
 	userAgent string
 	// sched is set by Run before the first task is handled.
-	sched *scheduler
+	sched  *scheduler
+	flow   *flowControl
+	crumbs *crumbs
+	obs    *observer
 }
 
 // New validates cfg, ensures the streams and creates or updates the
@@ -172,11 +189,25 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delivery: open delivery records: %w", err)
 	}
+	flow, err := newFlowControl(ctx, cfg, js)
+	if err != nil {
+		return nil, err
+	}
+
+	creds, err := newCredentials(ctx, cfg, js)
+	if err != nil {
+		return nil, err
+	}
 
 	consumer, err := js.CreateOrUpdateConsumer(ctx, cfg.Topology.Stream(streams.Deliveries),
 		consumerConfig(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("delivery: create consumer %s: %w", ConsumerName, err)
+	}
+
+	obs, err := newObserver(cfg, consumer)
+	if err != nil {
+		return nil, err
 	}
 
 	httpClients := newClients(cfg)
@@ -188,10 +219,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		consumer:  consumer,
 		records:   store,
 		kv:        kv,
-		cache:     newDestinationCache(cfg.Resolver, cfg.CacheTTL),
+		cache:     creds.destinationCache(cfg),
 		clients:   httpClients,
-		signer:    &auth.Signer{Client: httpClients.forNetwork, UserAgent: userAgent},
+		signer:    creds.signer,
+		states:    creds.states,
 		userAgent: userAgent,
+		flow:      flow,
+		crumbs:    newCrumbs(),
+		obs:       obs,
 	}, nil
 }
 
@@ -220,6 +255,7 @@ func fetchBatch(cfg Config) int {
 func (s *Service) Run(ctx context.Context) error {
 	sub, err := s.cfg.NATS.Subscribe(s.cfg.Topology.ChangesSubject(), func(m *nats.Msg) {
 		s.cache.onChange(m.Data)
+		s.flow.onChange(m.Data)
 	})
 	if err != nil {
 		return fmt.Errorf("delivery: subscribe to config changes: %w", err)
@@ -242,6 +278,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 	s.log.Info("delivery started", "consumer", ConsumerName,
 		"stream", s.cfg.Topology.Stream(streams.Deliveries))
+	go s.obs.lag.Poll(ctx)
 	s.fetch(ctx, workCtx, it, sched)
 	close(fetchDone)
 

@@ -58,7 +58,7 @@ func newClient(g netguard.Guard, cfg Config) *http.Client {
 		ExpectContinueTimeout: time.Second,
 	}
 	return &http.Client{
-		Transport: transport,
+		Transport: traceTransport(transport),
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},

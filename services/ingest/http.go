@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -38,7 +39,8 @@ type ResultEntry struct {
 
 func (s *Service) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/buses/{bus}/events", s.putEvents)
+	mux.Handle("POST /v1/buses/{bus}/events",
+		s.obs.instrumentHandler(http.HandlerFunc(s.putEvents), "ingest.put_events"))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	return mux
@@ -48,33 +50,34 @@ func (s *Service) routes() http.Handler {
 // every valid event is stored or has failed to store, so an event_id in
 // the response means the event is in the EVENTS stream.
 func (s *Service) putEvents(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	bus := r.PathValue("bus")
 	if f := checkBusName(bus); f != nil {
-		writeFailure(w, f)
+		s.rejectRequest(ctx, w, f)
 		return
 	}
 	if _, f := requestMode(r.Header); f != nil {
-		writeFailure(w, f)
+		s.rejectRequest(ctx, w, f)
 		return
 	}
-	if f := s.buses.check(r.Context(), bus); f != nil {
-		writeFailure(w, f)
+	if f := s.buses.check(ctx, bus); f != nil {
+		s.rejectRequest(ctx, w, f)
 		return
 	}
 
 	body, f := readBody(w, r)
 	if f != nil {
-		writeFailure(w, f)
+		s.rejectRequest(ctx, w, f)
 		return
 	}
 	now := time.Now()
 	entries, m, f := decodeRequest(r.Header, body, now)
 	if f != nil {
-		writeFailure(w, f)
+		s.rejectRequest(ctx, w, f)
 		return
 	}
 
-	s.store(bus, entries, r.Header.Get(headerTraceparent), now)
+	s.store(ctx, bus, entries, now, time.Now())
 	writeEntries(w, entries, m == modeBatch)
 }
 
@@ -93,13 +96,18 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *failure) {
 }
 
 // store publishes the valid entries and turns each failed publish into an
-// InternalFailure entry.
-func (s *Service) store(bus string, entries []entry, traceparent string, now time.Time) {
+// InternalFailure entry. Each entry gets its receive span, which starts
+// at received, and a validate span that ends at validated.
+func (s *Service) store(ctx context.Context, bus string, entries []entry,
+	received, validated time.Time) {
+	traces := make([]*eventTrace, len(entries))
 	var msgs []*nats.Msg
 	var indexes []int
 	for i, e := range entries {
+		traces[i] = s.obs.startEvent(ctx, transportHTTP, bus, e, received, validated)
 		if e.err == nil {
-			msgs = append(msgs, s.eventMsg(bus, e.event, e.stored, traceparent, now))
+			storeCtx := traces[i].startStore()
+			msgs = append(msgs, s.eventMsg(storeCtx, bus, e.event, e.stored, received))
 			indexes = append(indexes, i)
 		}
 	}
@@ -109,10 +117,13 @@ func (s *Service) store(bus string, entries []entry, traceparent string, now tim
 			continue
 		}
 		e := &entries[indexes[j]]
-		s.storeFailures.warn(s.log, "event not stored",
+		s.storeFailures.warnContext(traces[indexes[j]].ctx, s.log, "event not stored",
 			"bus", bus, "event_id", e.event.ID(), "error", err)
 		e.err = fail(CodeInternalFailure,
 			"the event could not be stored: %v; retry with the same source and id", err)
+	}
+	for i, t := range traces {
+		t.end(entries[i].err)
 	}
 }
 

@@ -57,6 +57,8 @@ type settlement struct {
 	// rejection is set when the message goes to REJECTED.
 	rejection *failure
 	bus       string
+	// trace is ended when the message is settled.
+	trace *eventTrace
 }
 
 func (s *Service) startIngress() (*ingress, error) {
@@ -111,17 +113,20 @@ func (s *Service) handleIngress(msg jetstream.Msg) settlement {
 	bus := s.ingressBus(msg.Subject())
 	now := time.Now()
 	ev, stored, f := s.acceptIngress(bus, msg, now)
+	hop := extractNATS(context.Background(), msg.Headers())
+	evTrace := s.obs.startEvent(hop, transportNATS, bus, entry{event: ev, err: f}, now, time.Now())
 
 	switch {
 	case f == nil:
-		trace := msg.Headers().Get(headerTraceparent)
-		future, err := s.js.PublishMsgAsync(s.eventMsg(bus, ev, stored, trace, now))
-		return settlement{msg: msg, future: future, err: err, bus: bus}
+		ctx := evTrace.startStore()
+		future, err := s.js.PublishMsgAsync(s.eventMsg(ctx, bus, ev, stored, now))
+		return settlement{msg: msg, future: future, err: err, bus: bus, trace: evTrace}
 	case f.transient():
-		return settlement{msg: msg, err: f, bus: bus}
+		return settlement{msg: msg, err: f, bus: bus, trace: evTrace}
 	default:
-		future, err := s.js.PublishMsgAsync(s.rejectedMsg(msg, bus, f, now))
-		return settlement{msg: msg, future: future, err: err, rejection: f, bus: bus}
+		ctx := evTrace.startStore()
+		future, err := s.js.PublishMsgAsync(s.rejectedMsg(ctx, msg, bus, f, now))
+		return settlement{msg: msg, future: future, err: err, rejection: f, bus: bus, trace: evTrace}
 	}
 }
 
@@ -176,7 +181,8 @@ func ingressEventID(meta *jetstream.MsgMetadata) string {
 // rejectedMsg carries the original body and headers to rejected.<bus>
 // with the reason. Its message id comes from the ingress sequence, so a
 // redelivered message is rejected once.
-func (s *Service) rejectedMsg(msg jetstream.Msg, bus string, f *failure, now time.Time) *nats.Msg {
+func (s *Service) rejectedMsg(ctx context.Context, msg jetstream.Msg, bus string, f *failure,
+	now time.Time) *nats.Msg {
 	out := nats.NewMsg(s.cfg.Topology.RejectedSubject(bus))
 	out.Data = msg.Data()
 	for key, values := range msg.Headers() {
@@ -186,6 +192,7 @@ func (s *Service) rejectedMsg(msg jetstream.Msg, bus string, f *failure, now tim
 			out.Header[key] = values
 		}
 	}
+	injectNATS(ctx, out.Header)
 	out.Header.Set(streams.HeaderReason, f.Error())
 	out.Header.Set(streams.HeaderBus, bus)
 	out.Header.Set(streams.HeaderIngestTime, now.UTC().Format(time.RFC3339Nano))
@@ -200,25 +207,32 @@ func (s *Service) rejectedMsg(msg jetstream.Msg, bus string, f *failure, now tim
 // a delay when the publish failed, in the order messages arrived.
 func (s *Service) settle(pending <-chan settlement) {
 	for p := range pending {
-		err := p.err
-		if err == nil {
-			err = waitStored(p.future)
-		}
-		if err != nil {
-			s.nakWarnings.warn(s.log, "ingress message not stored, redelivering later",
-				"bus", p.bus, "error", err)
-			if err := p.msg.NakWithDelay(s.nakDelay); err != nil {
-				s.ackWarnings.warn(s.log, "ingress nak failed", "bus", p.bus, "error", err)
-			}
-			continue
-		}
+		s.settleOne(p)
+	}
+}
 
-		if p.rejection != nil {
-			s.rejections.record(s.log, slog.LevelInfo, "ingress message rejected",
-				"bus", p.bus, "code", p.rejection.code)
+func (s *Service) settleOne(p settlement) {
+	ctx := p.trace.ctx
+	err := p.err
+	if err == nil {
+		err = waitStored(p.future)
+	}
+	if err != nil {
+		p.trace.endRetry(err)
+		s.nakWarnings.warnContext(ctx, s.log, "ingress message not stored, redelivering later",
+			"bus", p.bus, "error", err)
+		if err := p.msg.NakWithDelay(s.nakDelay); err != nil {
+			s.ackWarnings.warnContext(ctx, s.log, "ingress nak failed", "bus", p.bus, "error", err)
 		}
-		if err := p.msg.Ack(); err != nil {
-			s.ackWarnings.warn(s.log, "ingress ack failed", "bus", p.bus, "error", err)
-		}
+		return
+	}
+
+	p.trace.end(p.rejection)
+	if p.rejection != nil {
+		s.rejections.recordContext(ctx, s.log, slog.LevelInfo, "ingress message rejected",
+			"bus", p.bus, "code", p.rejection.code)
+	}
+	if err := p.msg.Ack(); err != nil {
+		s.ackWarnings.warnContext(ctx, s.log, "ingress ack failed", "bus", p.bus, "error", err)
 	}
 }

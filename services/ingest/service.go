@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 )
 
 // DefaultListen is the HTTP address when Config.Listen is empty.
@@ -40,6 +41,9 @@ type Config struct {
 	// Streams sizes the streams and buckets that New creates if they are
 	// missing.
 	Streams streams.Options
+	// Telemetry provides the tracer and the meter. Nil means the
+	// OpenTelemetry globals.
+	Telemetry *telemetry.Telemetry
 }
 
 // Validate reports the first missing required field.
@@ -73,6 +77,8 @@ type Service struct {
 	consumer jetstream.Consumer
 	listener net.Listener
 	server   *http.Server
+	obs      *observer
+	lag      *telemetry.ConsumerLag
 	// nakDelay is ingressNakDelay; tests shorten it.
 	nakDelay time.Duration
 
@@ -95,6 +101,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, log: cfg.Logger, nakDelay: ingressNakDelay}
 
 	if err := s.setupJetStream(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.setupTelemetry(); err != nil {
 		return nil, err
 	}
 	if err := s.subscribeChanges(); err != nil {
@@ -175,6 +184,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.log.Info("ingest started", "addr", s.Addr().String(), "prefix", s.cfg.Topology.Prefix)
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go s.lag.Poll(lagCtx)
 
 	var serveErr error
 	select {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -19,30 +20,21 @@ const storeTimeout = 10 * time.Second
 // caller reports as InternalFailure or redelivers.
 const maxPendingStores = 4096
 
-// headerTraceparent is the W3C trace context header, copied from the
-// HTTP request or NATS message, or else from the event's traceparent
-// extension, so a trace follows the event downstream.
-const headerTraceparent = "traceparent"
-
-// maxTraceparentLength bounds the copied trace header, which is not
-// copied when longer. A version 00 W3C traceparent is 55 characters.
+// maxTraceparentLength bounds a traceparent extension that is honoured.
+// A version 00 W3C traceparent is 55 characters.
 const maxTraceparentLength = 256
 
-// eventMsg builds the EVENTS message of a completed event. The message id
-// comes from source and id, so a retried publish is stored once.
-func (s *Service) eventMsg(bus string, ev *event.Event, stored []byte, traceparent string, now time.Time) *nats.Msg {
+// eventMsg builds the EVENTS message of a completed event, with the
+// trace context of ctx. The message id comes from source and id, so a
+// retried publish is stored once.
+func (s *Service) eventMsg(ctx context.Context, bus string, ev *event.Event, stored []byte,
+	now time.Time) *nats.Msg {
 	msg := nats.NewMsg(s.cfg.Topology.EventsSubject(bus))
 	msg.Data = stored
 	msg.Header.Set(streams.HeaderMsgID, streams.EventMsgID(bus, ev.Source(), ev.ID()))
 	msg.Header.Set(streams.HeaderBus, bus)
 	msg.Header.Set(streams.HeaderIngestTime, now.UTC().Format(time.RFC3339Nano))
-
-	if traceparent == "" {
-		traceparent, _ = ev.Extensions()[headerTraceparent].(string)
-	}
-	if traceparent != "" && len(traceparent) <= maxTraceparentLength {
-		msg.Header.Set(headerTraceparent, traceparent)
-	}
+	injectNATS(ctx, msg.Header)
 	return msg
 }
 

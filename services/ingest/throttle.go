@@ -21,12 +21,24 @@ type throttle struct {
 
 // warn logs msg at Warn level, throttled as record does.
 func (t *throttle) warn(log *slog.Logger, msg string, args ...any) {
-	t.record(log, slog.LevelWarn, msg, args...)
+	t.recordContext(context.Background(), log, slog.LevelWarn, msg, args...)
+}
+
+// warnContext is warn with the context of the traced operation, whose
+// trace and span ids go into the record.
+func (t *throttle) warnContext(ctx context.Context, log *slog.Logger, msg string, args ...any) {
+	t.recordContext(ctx, log, slog.LevelWarn, msg, args...)
 }
 
 // record logs msg unless one was logged less than throttleInterval ago.
 // The record it logs carries the count of records left out before it.
 func (t *throttle) record(log *slog.Logger, level slog.Level, msg string, args ...any) {
+	t.recordContext(context.Background(), log, level, msg, args...)
+}
+
+// recordContext is record with the context of the traced operation.
+func (t *throttle) recordContext(ctx context.Context, log *slog.Logger, level slog.Level,
+	msg string, args ...any) {
 	t.mu.Lock()
 	now := time.Now()
 	if !t.last.IsZero() && now.Sub(t.last) < throttleInterval {
@@ -41,5 +53,5 @@ func (t *throttle) record(log *slog.Logger, level slog.Level, msg string, args .
 	if suppressed > 0 {
 		args = append(args, "suppressed", suppressed)
 	}
-	log.Log(context.Background(), level, msg, args...)
+	log.Log(ctx, level, msg, args...)
 }

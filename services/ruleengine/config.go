@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
@@ -56,6 +57,9 @@ type Config struct {
 	Rules RuleLister
 	// Streams sizes the streams that New creates when they are missing.
 	Streams streams.Options
+	// Telemetry provides the tracer and the meter. Nil means the
+	// OpenTelemetry globals.
+	Telemetry *telemetry.Telemetry
 
 	// BatchSize is how many events a worker handles together, with
 	// their task publishes awaited at once. Zero means DefaultBatchSize.

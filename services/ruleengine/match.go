@@ -1,6 +1,7 @@
 package ruleengine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,13 +10,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard-dev/switchyard/pkg/render"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
-	"github.com/switchyard-dev/switchyard/services/ruleengine/render"
 )
 
 // Error codes of delivery records that failed before any attempt.
@@ -31,13 +33,6 @@ const (
 // errTaskTooLarge is wrapped by the error for a task above maxTaskSize.
 var errTaskTooLarge = errors.New("delivery task too large")
 
-// Trace context headers, copied from the event to its tasks so that one
-// trace covers an event's whole path.
-const (
-	headerTraceParent = "traceparent"
-	headerTraceState  = "tracestate"
-)
-
 // envelope is the part of a CloudEvent that the rule engine reads.
 type envelope struct {
 	ID     string `json:"id"`
@@ -51,39 +46,51 @@ type matchContext struct {
 	event      envelope
 	ingestTime time.Time
 	matchTime  time.Time
+	// replay is set for an event from the REPLAY queue.
+	replay replayMark
 }
 
 // match matches one event against its bus's rules. It acks an event that
 // matches nothing, terminates one that is not a JSON object, and returns
 // the others with their tasks and records, to be settled with the batch.
 func (w *worker) match(msg jetstream.Msg) *matchedEvent {
-	w.s.stats.events.Add(1)
+	ctx, span := w.s.obs.startMatch(msg)
+	defer span.End()
+	w.s.stats.addEvent(ctx)
 	bus := streams.BusFromSubject(msg.Subject())
 	rules := w.s.rules.Load().forBus(bus)
 
 	var err error
 	w.matches, err = rules.matcher.Match(msg.Data(), w.matches[:0])
 	if err != nil {
-		w.terminate(msg, bus, err)
+		w.terminate(ctx, msg, bus, err)
+		failSpan(span, err)
 		return nil
 	}
+	span.SetAttributes(attribute.Int("switchyard.matched_rules", len(w.matches)))
 	if len(w.matches) == 0 {
 		w.ack(msg, "")
 		return nil
 	}
 
 	mc := matchContext{msg: msg, bus: bus, ingestTime: ingestTime(msg), matchTime: time.Now()}
+	mc.replay = w.replayMarkOf(msg)
 	if err := json.Unmarshal(msg.Data(), &mc.event); err != nil {
-		w.terminate(msg, bus, err)
+		w.terminate(ctx, msg, bus, err)
+		failSpan(span, err)
 		return nil
 	}
-	w.s.stats.matched.Add(1)
+	span.SetAttributes(attribute.String("cloudevents.event_id", mc.event.ID))
+	w.s.stats.addMatched(ctx, bus, w.matches)
 
-	ev := &matchedEvent{msg: msg, eventID: mc.event.ID}
+	ev := &matchedEvent{msg: msg, eventID: mc.event.ID, ctx: ctx}
 	for _, name := range w.matches {
+		if !mc.replay.selects(name) {
+			continue
+		}
 		rule := rules.rules[name]
 		for _, target := range rule.GetTargets() {
-			w.addTask(ev, &mc, rule, target)
+			w.addTask(ctx, ev, &mc, rule, target)
 		}
 	}
 	return ev
@@ -91,15 +98,16 @@ func (w *worker) match(msg jetstream.Msg) *matchedEvent {
 
 // terminate drops an event that can never match, because redelivering it
 // would not change it.
-func (w *worker) terminate(msg jetstream.Msg, bus string, reason error) {
-	w.s.stats.invalid.Add(1)
+func (w *worker) terminate(ctx context.Context, msg jetstream.Msg, bus string, reason error) {
+	w.s.stats.addInvalid(ctx)
 	attrs := []any{"bus", bus, "error", reason}
 	if md, err := msg.Metadata(); err == nil {
 		attrs = append(attrs, "stream_seq", md.Sequence.Stream)
 	}
-	w.s.throttled.log(slog.LevelWarn, "event/invalid", "event terminated: not a valid JSON event", attrs...)
+	w.s.throttled.logContext(ctx, slog.LevelWarn, "event/invalid",
+		"event terminated: not a valid JSON event", attrs...)
 	if err := msg.Term(); err != nil {
-		w.s.throttled.log(slog.LevelWarn, "event/term", "terminating event failed", "bus", bus, "error", err)
+		w.s.throttled.logContext(ctx, slog.LevelWarn, "event/term", "terminating event failed", "bus", bus, "error", err)
 	}
 }
 
@@ -107,31 +115,37 @@ func (w *worker) terminate(msg jetstream.Msg, bus string, reason error) {
 // task and pending record to ev. A request that cannot be rendered, or a
 // task too large to store, gets a failed record and no task, because
 // trying again cannot succeed.
-func (w *worker) addTask(ev *matchedEvent, mc *matchContext, rule *v1.Rule, target *v1.Target) {
+func (w *worker) addTask(ctx context.Context, ev *matchedEvent, mc *matchContext, rule *v1.Rule,
+	target *v1.Target) {
 	targetID := target.GetId()
 	if targetID == "" {
 		targetID = target.GetApiDestination()
 	}
+	ctx, span := w.s.obs.startRender(ctx, rule.GetName(), targetID, target.GetApiDestination())
+	defer span.End()
 	rec := newRecord(mc, rule.GetName(), targetID, target.GetApiDestination())
 	ev.records = append(ev.records, rec)
 
-	meta := render.Meta{Bus: mc.bus, Rule: rule.GetName(), IngestTime: mc.ingestTime}
+	meta := render.Meta{
+		Bus: mc.bus, Rule: rule.GetName(), EventID: mc.event.ID, IngestTime: mc.ingestTime,
+	}
 	req, err := render.Request(mc.msg.Data(), meta, target)
 	var task *nats.Msg
 	if err == nil {
-		task, err = w.taskMsg(mc, rule.GetName(), targetID, target, req)
+		task, err = w.taskMsg(ctx, mc, rule.GetName(), targetID, target, req)
 	}
 	if err != nil {
 		// TODO: dead-letter the event when the target has dead-lettering
 		// on. Until then only the record and the log show the failure.
-		w.s.stats.renderFailures.Add(1)
+		w.s.stats.addRenderFailure(ctx, mc.bus, rule.GetName())
+		failSpan(span, err)
 		rec.State = v1.DeliveryState_DELIVERY_STATE_FAILED
 		rec.ErrorCode = ErrorCodeRenderFailed
 		if errors.Is(err, errTaskTooLarge) {
 			rec.ErrorCode = ErrorCodeTaskTooLarge
 		}
 		rec.ErrorMessage = err.Error()
-		w.s.throttled.log(slog.LevelWarn, "render/"+mc.bus+"/"+rule.GetName(),
+		w.s.throttled.logContext(ctx, slog.LevelWarn, "render/"+mc.bus+"/"+rule.GetName(),
 			"building delivery task failed", "event_id", mc.event.ID, "bus", mc.bus,
 			"rule", rule.GetName(), "target", targetID, "error", err)
 		return
@@ -151,12 +165,13 @@ func newRecord(mc *matchContext, rule, targetID, destination string) *v1.Deliver
 		State:          v1.DeliveryState_DELIVERY_STATE_PENDING,
 		CreateTime:     now,
 		UpdateTime:     now,
+		ReplayId:       mc.replay.id,
 	}
 }
 
 // taskMsg builds the message that carries one delivery task, with the
-// message id that de-duplicates it and the event's trace context.
-func (w *worker) taskMsg(mc *matchContext, rule, targetID string, target *v1.Target,
+// message id that de-duplicates it and the trace context of ctx.
+func (w *worker) taskMsg(ctx context.Context, mc *matchContext, rule, targetID string, target *v1.Target,
 	req *internalv1.RenderedRequest) (*nats.Msg, error) {
 	task := &internalv1.DeliveryTask{
 		Bus:            mc.bus,
@@ -170,6 +185,8 @@ func (w *worker) taskMsg(mc *matchContext, rule, targetID string, target *v1.Tar
 		DeadLetter:     target.DeadLetter == nil || target.GetDeadLetter(),
 		Event:          mc.msg.Data(),
 		MatchTime:      timestamppb.New(mc.matchTime),
+		Replayed:       mc.replay.id != "",
+		ReplayId:       mc.replay.id,
 	}
 	if !mc.ingestTime.IsZero() {
 		task.IngestTime = timestamppb.New(mc.ingestTime)
@@ -183,17 +200,12 @@ func (w *worker) taskMsg(mc *matchContext, rule, targetID string, target *v1.Tar
 			errTaskTooLarge, size, w.s.maxTaskSize)
 	}
 
-	msgID := streams.TaskMsgID(mc.bus, mc.event.Source, mc.event.ID, rule, targetID)
+	msgID := mc.taskMsgID(rule, targetID)
 	header := nats.Header{
 		streams.HeaderMsgID: {msgID},
 		streams.HeaderBus:   {mc.bus},
 	}
-	eventHeader := mc.msg.Headers()
-	for _, name := range []string{headerTraceParent, headerTraceState} {
-		if v := eventHeader.Get(name); v != "" {
-			header[name] = []string{v}
-		}
-	}
+	injectTrace(ctx, header)
 	subject := w.s.cfg.Topology.DeliveriesSubject(target.GetApiDestination())
 	return &nats.Msg{Subject: subject, Header: header, Data: data}, nil
 }

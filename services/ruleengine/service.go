@@ -9,7 +9,8 @@
 // event only after JetStream has stored every task of it, so after a crash
 // the event is handled again. The task's message id, derived from event,
 // rule and target, lets JetStream drop the repeated task within the
-// stream's duplicate window.
+// stream's duplicate window. A second durable consumer matches the
+// events that a replay queued on the REPLAY stream (see replay.go).
 package ruleengine
 
 import (
@@ -26,6 +27,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/pkg/records"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 )
 
 // ConsumerName is the durable name of the consumer on EVENTS, shared by
@@ -56,6 +58,7 @@ type Service struct {
 	cfg       Config
 	js        jetstream.JetStream
 	consumer  jetstream.Consumer
+	replays   jetstream.Consumer
 	records   *records.Store
 	changes   *nats.Subscription
 	throttled *throttledLogger
@@ -69,6 +72,8 @@ type Service struct {
 	maxTaskSize int
 
 	stats counters
+	obs   *observer
+	lag   *telemetry.ConsumerLag
 }
 
 // New validates cfg, creates the streams when missing, the durable
@@ -102,16 +107,33 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rule engine: create consumer: %w", err)
 	}
+	replays, err := createReplayConsumer(ctx, js, cfg.Topology)
+	if err != nil {
+		return nil, fmt.Errorf("rule engine: %w", err)
+	}
+
+	obs, err := newObserver(cfg.Telemetry)
+	if err != nil {
+		return nil, fmt.Errorf("rule engine: create metrics: %w", err)
+	}
+	lag := telemetry.NewConsumerLag(consumer, cfg.Topology.Stream(streams.Events), ConsumerName)
+	if err := lag.Register(obs.meter); err != nil {
+		return nil, fmt.Errorf("rule engine: create metrics: %w", err)
+	}
 
 	s := &Service{
 		cfg:         cfg,
+		obs:         obs,
+		lag:         lag,
 		js:          js,
 		consumer:    consumer,
+		replays:     replays,
 		records:     store,
 		maxTaskSize: maxTaskSize,
 		throttled:   newThrottledLogger(cfg.Logger),
 		pending:     newPendingReloads(),
 	}
+	s.stats.obs = obs
 	s.rules.Store(&ruleSet{})
 
 	// Subscribing last leaves nothing to undo when an earlier step fails.
@@ -168,6 +190,8 @@ func (s *Service) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { s.refreshRules(ctx) })
+	wg.Go(func() { s.runReplays(ctx) })
+	wg.Go(func() { s.lag.Poll(ctx) })
 
 	events := make(chan jetstream.Msg, s.cfg.BatchSize)
 	for range s.cfg.Workers {

@@ -1,6 +1,12 @@
 package ruleengine
 
-import "sync/atomic"
+import (
+	"context"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
 
 // Stats counts what a Service has handled since it was created.
 type Stats struct {
@@ -23,12 +29,52 @@ type Stats struct {
 	Retries uint64
 }
 
-// TODO: export these counters as OpenTelemetry metrics; until then Stats
-// is the only way to read them.
+// counters keeps the totals that Stats returns and adds each count to
+// the matching OpenTelemetry counter too, with attributes Stats leaves
+// out.
 type counters struct {
+	obs *observer
+
 	events, matched, invalid              atomic.Uint64
 	tasks, duplicateTasks, renderFailures atomic.Uint64
 	retries                               atomic.Uint64
+}
+
+func (c *counters) addEvent(ctx context.Context) {
+	c.events.Add(1)
+	c.obs.events.Add(ctx, 1)
+}
+
+// addMatched counts an event that matched the rules named in matches.
+func (c *counters) addMatched(ctx context.Context, bus string, matches []string) {
+	c.matched.Add(1)
+	c.obs.matched.Add(ctx, 1)
+	for _, rule := range matches {
+		c.obs.ruleMatches.Add(ctx, 1, busRule(bus, rule))
+	}
+}
+
+func (c *counters) addInvalid(ctx context.Context) {
+	c.invalid.Add(1)
+	c.obs.invalid.Add(ctx, 1)
+}
+
+func (c *counters) addTask(ctx context.Context, duplicate bool) {
+	c.tasks.Add(1)
+	if duplicate {
+		c.duplicateTasks.Add(1)
+	}
+	c.obs.tasks.Add(ctx, 1, metric.WithAttributes(attribute.Bool("duplicate", duplicate)))
+}
+
+func (c *counters) addRenderFailure(ctx context.Context, bus, rule string) {
+	c.renderFailures.Add(1)
+	c.obs.renderFailures.Add(ctx, 1, busRule(bus, rule))
+}
+
+func (c *counters) addRetry(ctx context.Context) {
+	c.retries.Add(1)
+	c.obs.retries.Add(ctx, 1)
 }
 
 // Stats returns the counters. It is safe to call while Run runs.

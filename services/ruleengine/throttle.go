@@ -33,6 +33,13 @@ func newThrottledLogger(logger *slog.Logger) *throttledLogger {
 // less than throttleInterval ago. Keys should be few: a message, or a
 // message and a rule.
 func (t *throttledLogger) log(level slog.Level, key, msg string, args ...any) {
+	t.logContext(context.Background(), level, key, msg, args...)
+}
+
+// logContext is log with the context of the traced operation, whose
+// trace and span ids go into the record.
+func (t *throttledLogger) logContext(ctx context.Context, level slog.Level, key, msg string,
+	args ...any) {
 	suppressed, ok := t.allow(key)
 	if !ok {
 		return
@@ -40,7 +47,7 @@ func (t *throttledLogger) log(level slog.Level, key, msg string, args ...any) {
 	if suppressed > 0 {
 		args = append(args, "suppressed", suppressed)
 	}
-	t.logger.Log(context.Background(), level, msg, args...)
+	t.logger.Log(ctx, level, msg, args...)
 }
 
 func (t *throttledLogger) allow(key string) (suppressed int, ok bool) {

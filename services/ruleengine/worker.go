@@ -26,6 +26,9 @@ type worker struct {
 	matches []string
 	events  []*matchedEvent
 	futures []taskFuture
+	// replay is set on the worker of the REPLAY queue, the only one
+	// that reads the replay headers of a message.
+	replay bool
 }
 
 // matchedEvent is an event that matched at least one rule, with what its
@@ -33,6 +36,8 @@ type worker struct {
 type matchedEvent struct {
 	msg     jetstream.Msg
 	eventID string
+	// ctx carries only the event's match span, for logs.
+	ctx     context.Context
 	tasks   []*nats.Msg
 	records []*v1.Delivery
 	// failed is set when a record or a task could not be stored, so the
@@ -108,7 +113,7 @@ func (w *worker) createRecords() {
 				defer func() { <-limit }()
 				if err := w.s.records.Create(ctx, rec); err != nil {
 					ev.failed.Store(true)
-					w.s.throttled.log(slog.LevelWarn, "record/create", "creating delivery record failed",
+					w.s.throttled.logContext(ev.ctx, slog.LevelWarn, "record/create", "creating delivery record failed",
 						"event_id", ev.eventID, "rule", rec.GetRule(), "error", err)
 				}
 			})
@@ -142,10 +147,7 @@ func (w *worker) publishTasks() {
 	for _, f := range w.futures {
 		select {
 		case ack := <-f.future.Ok():
-			w.s.stats.tasks.Add(1)
-			if ack.Duplicate {
-				w.s.stats.duplicateTasks.Add(1)
-			}
+			w.s.stats.addTask(f.event.ctx, ack.Duplicate)
 		case err := <-f.future.Err():
 			w.publishFailed(f.event, f.future.Msg(), err)
 		case <-ctx.Done():
@@ -157,7 +159,7 @@ func (w *worker) publishTasks() {
 
 func (w *worker) publishFailed(ev *matchedEvent, task *nats.Msg, err error) {
 	ev.failed.Store(true)
-	w.s.throttled.log(slog.LevelWarn, "task/publish", "publishing delivery task failed",
+	w.s.throttled.logContext(ev.ctx, slog.LevelWarn, "task/publish", "publishing delivery task failed",
 		"event_id", ev.eventID, "destination", streams.BusFromSubject(task.Subject), "error", err)
 }
 
@@ -169,13 +171,13 @@ func (w *worker) settle() {
 			w.ack(ev.msg, ev.eventID)
 			continue
 		}
-		w.s.stats.retries.Add(1)
+		w.s.stats.addRetry(ev.ctx)
 		var delivered uint64 = 1
 		if md, err := ev.msg.Metadata(); err == nil {
 			delivered = md.NumDelivered
 		}
 		if err := ev.msg.NakWithDelay(nakDelay(delivered)); err != nil {
-			w.s.throttled.log(slog.LevelWarn, "event/nak", "negative ack of event failed",
+			w.s.throttled.logContext(ev.ctx, slog.LevelWarn, "event/nak", "negative ack of event failed",
 				"event_id", ev.eventID, "error", err)
 		}
 	}

@@ -235,6 +235,64 @@ func (ParameterLocation) EnumDescriptor() ([]byte, []int) {
 	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{3}
 }
 
+// CircuitState is the state of a destination's circuit breaker in
+// delivery.
+type CircuitState int32
+
+const (
+	CircuitState_CIRCUIT_STATE_UNSPECIFIED CircuitState = 0
+	// Calls flow.
+	CircuitState_CIRCUIT_STATE_CLOSED CircuitState = 1
+	// Calls are paused after a run of failures; tasks wait.
+	CircuitState_CIRCUIT_STATE_OPEN CircuitState = 2
+	// One probe call is let through to test whether the destination
+	// recovered.
+	CircuitState_CIRCUIT_STATE_HALF_OPEN CircuitState = 3
+)
+
+// Enum value maps for CircuitState.
+var (
+	CircuitState_name = map[int32]string{
+		0: "CIRCUIT_STATE_UNSPECIFIED",
+		1: "CIRCUIT_STATE_CLOSED",
+		2: "CIRCUIT_STATE_OPEN",
+		3: "CIRCUIT_STATE_HALF_OPEN",
+	}
+	CircuitState_value = map[string]int32{
+		"CIRCUIT_STATE_UNSPECIFIED": 0,
+		"CIRCUIT_STATE_CLOSED":      1,
+		"CIRCUIT_STATE_OPEN":        2,
+		"CIRCUIT_STATE_HALF_OPEN":   3,
+	}
+)
+
+func (x CircuitState) Enum() *CircuitState {
+	p := new(CircuitState)
+	*p = x
+	return p
+}
+
+func (x CircuitState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CircuitState) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchyard_v1_config_proto_enumTypes[4].Descriptor()
+}
+
+func (CircuitState) Type() protoreflect.EnumType {
+	return &file_switchyard_v1_config_proto_enumTypes[4]
+}
+
+func (x CircuitState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CircuitState.Descriptor instead.
+func (CircuitState) EnumDescriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{4}
+}
+
 // RuleState says whether a rule matches events.
 type RuleState int32
 
@@ -269,11 +327,11 @@ func (x RuleState) String() string {
 }
 
 func (RuleState) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchyard_v1_config_proto_enumTypes[4].Descriptor()
+	return file_switchyard_v1_config_proto_enumTypes[5].Descriptor()
 }
 
 func (RuleState) Type() protoreflect.EnumType {
-	return &file_switchyard_v1_config_proto_enumTypes[4]
+	return &file_switchyard_v1_config_proto_enumTypes[5]
 }
 
 func (x RuleState) Number() protoreflect.EnumNumber {
@@ -282,7 +340,7 @@ func (x RuleState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RuleState.Descriptor instead.
 func (RuleState) EnumDescriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{5}
 }
 
 // DeliveryState is where a delivery stands.
@@ -331,11 +389,11 @@ func (x DeliveryState) String() string {
 }
 
 func (DeliveryState) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchyard_v1_config_proto_enumTypes[5].Descriptor()
+	return file_switchyard_v1_config_proto_enumTypes[6].Descriptor()
 }
 
 func (DeliveryState) Type() protoreflect.EnumType {
-	return &file_switchyard_v1_config_proto_enumTypes[5]
+	return &file_switchyard_v1_config_proto_enumTypes[6]
 }
 
 func (x DeliveryState) Number() protoreflect.EnumNumber {
@@ -344,7 +402,7 @@ func (x DeliveryState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeliveryState.Descriptor instead.
 func (DeliveryState) EnumDescriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 // Bus is a named event bus. The bus "default" always exists.
@@ -913,8 +971,14 @@ type ApiDestination struct {
 	Revision       int64                  `protobuf:"varint,9,opt,name=revision,proto3" json:"revision,omitempty"`
 	CreateTime     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Output only: the delivery circuit breaker's latest state change, as
+	// published by a delivery replica. Unspecified means no change was
+	// published, so calls flow. Writes ignore these fields.
+	CircuitState      CircuitState           `protobuf:"varint,12,opt,name=circuit_state,json=circuitState,proto3,enum=switchyard.v1.CircuitState" json:"circuit_state,omitempty"`
+	CircuitReason     string                 `protobuf:"bytes,13,opt,name=circuit_reason,json=circuitReason,proto3" json:"circuit_reason,omitempty"`
+	CircuitChangeTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=circuit_change_time,json=circuitChangeTime,proto3" json:"circuit_change_time,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ApiDestination) Reset() {
@@ -1020,6 +1084,27 @@ func (x *ApiDestination) GetCreateTime() *timestamppb.Timestamp {
 func (x *ApiDestination) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *ApiDestination) GetCircuitState() CircuitState {
+	if x != nil {
+		return x.CircuitState
+	}
+	return CircuitState_CIRCUIT_STATE_UNSPECIFIED
+}
+
+func (x *ApiDestination) GetCircuitReason() string {
+	if x != nil {
+		return x.CircuitReason
+	}
+	return ""
+}
+
+func (x *ApiDestination) GetCircuitChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CircuitChangeTime
 	}
 	return nil
 }
@@ -2866,7 +2951,11 @@ type Delivery struct {
 	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime   *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// How many times a dead letter of this delivery was redriven.
-	RedriveCount  int32 `protobuf:"varint,15,opt,name=redrive_count,json=redriveCount,proto3" json:"redrive_count,omitempty"`
+	RedriveCount int32 `protobuf:"varint,15,opt,name=redrive_count,json=redriveCount,proto3" json:"redrive_count,omitempty"`
+	// Set when the delivery comes from a replay: the id that ReplayEvents
+	// returned. A replayed delivery has its own record, so the record of
+	// the first delivery stays as it was.
+	ReplayId      string `protobuf:"bytes,16,opt,name=replay_id,json=replayId,proto3" json:"replay_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3004,6 +3093,13 @@ func (x *Delivery) GetRedriveCount() int32 {
 		return x.RedriveCount
 	}
 	return 0
+}
+
+func (x *Delivery) GetReplayId() string {
+	if x != nil {
+		return x.ReplayId
+	}
+	return ""
 }
 
 // Attempt is one HTTP call.
@@ -3873,6 +3969,144 @@ func (x *PurgeDeadLettersResponse) GetPurged() int32 {
 	return 0
 }
 
+type ReplayEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bus whose events are replayed. Required.
+	Bus string `protobuf:"bytes,1,opt,name=bus,proto3" json:"bus,omitempty"`
+	// The window: events stored at or after start_time and at or before
+	// end_time. Both are required; an end_time in the future means now.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Only this rule of the bus matches the replayed events; empty means
+	// every rule.
+	Rule string `protobuf:"bytes,4,opt,name=rule,proto3" json:"rule,omitempty"`
+	// Optional id of the replay: 1 to 64 lowercase letters, digits and
+	// '-'. A call repeated with the same id within the streams' duplicate
+	// window (2 minutes) queues no event twice. Empty means the service
+	// picks one.
+	ReplayId      string `protobuf:"bytes,5,opt,name=replay_id,json=replayId,proto3" json:"replay_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayEventsRequest) Reset() {
+	*x = ReplayEventsRequest{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayEventsRequest) ProtoMessage() {}
+
+func (x *ReplayEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayEventsRequest.ProtoReflect.Descriptor instead.
+func (*ReplayEventsRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ReplayEventsRequest) GetBus() string {
+	if x != nil {
+		return x.Bus
+	}
+	return ""
+}
+
+func (x *ReplayEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ReplayEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ReplayEventsRequest) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *ReplayEventsRequest) GetReplayId() string {
+	if x != nil {
+		return x.ReplayId
+	}
+	return ""
+}
+
+type ReplayEventsResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	ReplayId string                 `protobuf:"bytes,1,opt,name=replay_id,json=replayId,proto3" json:"replay_id,omitempty"`
+	// How many events were queued for replay.
+	QueuedEvents  int64 `protobuf:"varint,2,opt,name=queued_events,json=queuedEvents,proto3" json:"queued_events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayEventsResponse) Reset() {
+	*x = ReplayEventsResponse{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayEventsResponse) ProtoMessage() {}
+
+func (x *ReplayEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayEventsResponse.ProtoReflect.Descriptor instead.
+func (*ReplayEventsResponse) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ReplayEventsResponse) GetReplayId() string {
+	if x != nil {
+		return x.ReplayId
+	}
+	return ""
+}
+
+func (x *ReplayEventsResponse) GetQueuedEvents() int64 {
+	if x != nil {
+		return x.QueuedEvents
+	}
+	return 0
+}
+
 var File_switchyard_v1_config_proto protoreflect.FileDescriptor
 
 const file_switchyard_v1_config_proto_rawDesc = "" +
@@ -3927,7 +4161,7 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\blocation\x18\x01 \x01(\x0e2 .switchyard.v1.ParameterLocationR\blocation\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
-	"\x06secret\x18\x04 \x01(\bR\x06secret\"\xcc\x03\n" +
+	"\x06secret\x18\x04 \x01(\bR\x06secret\"\x81\x05\n" +
 	"\x0eApiDestination\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x10\n" +
@@ -3944,7 +4178,10 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xea\x02\n" +
+	"updateTime\x12@\n" +
+	"\rcircuit_state\x18\f \x01(\x0e2\x1b.switchyard.v1.CircuitStateR\fcircuitState\x12%\n" +
+	"\x0ecircuit_reason\x18\r \x01(\tR\rcircuitReason\x12J\n" +
+	"\x13circuit_change_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x11circuitChangeTime\"\xea\x02\n" +
 	"\x04Rule\x12\x10\n" +
 	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
@@ -4068,7 +4305,7 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x15GetDeliveriesResponse\x127\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2\x17.switchyard.v1.DeliveryR\n" +
-	"deliveries\"\xe3\x04\n" +
+	"deliveries\"\x80\x05\n" +
 	"\bDelivery\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fevent_source\x18\x02 \x01(\tR\veventSource\x12\x10\n" +
@@ -4088,7 +4325,8 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12#\n" +
-	"\rredrive_count\x18\x0f \x01(\x05R\fredriveCount\"\xe6\x01\n" +
+	"\rredrive_count\x18\x0f \x01(\x05R\fredriveCount\x12\x1b\n" +
+	"\treplay_id\x18\x10 \x01(\tR\breplayId\"\xe6\x01\n" +
 	"\aAttempt\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x129\n" +
 	"\n" +
@@ -4164,7 +4402,17 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x17PurgeDeadLettersRequest\x12=\n" +
 	"\bselector\x18\x01 \x01(\v2!.switchyard.v1.DeadLetterSelectorR\bselector\"2\n" +
 	"\x18PurgeDeadLettersResponse\x12\x16\n" +
-	"\x06purged\x18\x01 \x01(\x05R\x06purged*K\n" +
+	"\x06purged\x18\x01 \x01(\x05R\x06purged\"\xca\x01\n" +
+	"\x13ReplayEventsRequest\x12\x10\n" +
+	"\x03bus\x18\x01 \x01(\tR\x03bus\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x12\n" +
+	"\x04rule\x18\x04 \x01(\tR\x04rule\x12\x1b\n" +
+	"\treplay_id\x18\x05 \x01(\tR\breplayId\"X\n" +
+	"\x14ReplayEventsResponse\x12\x1b\n" +
+	"\treplay_id\x18\x01 \x01(\tR\breplayId\x12#\n" +
+	"\rqueued_events\x18\x02 \x01(\x03R\fqueuedEvents*K\n" +
 	"\aNetwork\x12\x17\n" +
 	"\x13NETWORK_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eNETWORK_PUBLIC\x10\x01\x12\x13\n" +
@@ -4182,7 +4430,12 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x1ePARAMETER_LOCATION_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19PARAMETER_LOCATION_HEADER\x10\x01\x12\x1c\n" +
 	"\x18PARAMETER_LOCATION_QUERY\x10\x02\x12\x1b\n" +
-	"\x17PARAMETER_LOCATION_BODY\x10\x03*X\n" +
+	"\x17PARAMETER_LOCATION_BODY\x10\x03*|\n" +
+	"\fCircuitState\x12\x1d\n" +
+	"\x19CIRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14CIRCUIT_STATE_CLOSED\x10\x01\x12\x16\n" +
+	"\x12CIRCUIT_STATE_OPEN\x10\x02\x12\x1b\n" +
+	"\x17CIRCUIT_STATE_HALF_OPEN\x10\x03*X\n" +
 	"\tRuleState\x12\x1a\n" +
 	"\x16RULE_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12RULE_STATE_ENABLED\x10\x01\x12\x17\n" +
@@ -4193,7 +4446,7 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x17DELIVERY_STATE_RETRYING\x10\x02\x12\x1c\n" +
 	"\x18DELIVERY_STATE_DELIVERED\x10\x03\x12 \n" +
 	"\x1cDELIVERY_STATE_DEAD_LETTERED\x10\x04\x12\x19\n" +
-	"\x15DELIVERY_STATE_FAILED\x10\x052\xc8\x11\n" +
+	"\x15DELIVERY_STATE_FAILED\x10\x052\xa1\x12\n" +
 	"\rConfigService\x12@\n" +
 	"\tCreateBus\x12\x1f.switchyard.v1.CreateBusRequest\x1a\x12.switchyard.v1.Bus\x12:\n" +
 	"\x06GetBus\x12\x1c.switchyard.v1.GetBusRequest\x1a\x12.switchyard.v1.Bus\x12N\n" +
@@ -4223,7 +4476,8 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x0fListDeadLetters\x12%.switchyard.v1.ListDeadLettersRequest\x1a&.switchyard.v1.ListDeadLettersResponse\x12O\n" +
 	"\rGetDeadLetter\x12#.switchyard.v1.GetDeadLetterRequest\x1a\x19.switchyard.v1.DeadLetter\x12i\n" +
 	"\x12RedriveDeadLetters\x12(.switchyard.v1.RedriveDeadLettersRequest\x1a).switchyard.v1.RedriveDeadLettersResponse\x12c\n" +
-	"\x10PurgeDeadLetters\x12&.switchyard.v1.PurgeDeadLettersRequest\x1a'.switchyard.v1.PurgeDeadLettersResponseBGZEgithub.com/switchyard-dev/switchyard/proto/switchyard/v1;switchyardv1b\x06proto3"
+	"\x10PurgeDeadLetters\x12&.switchyard.v1.PurgeDeadLettersRequest\x1a'.switchyard.v1.PurgeDeadLettersResponse\x12W\n" +
+	"\fReplayEvents\x12\".switchyard.v1.ReplayEventsRequest\x1a#.switchyard.v1.ReplayEventsResponseBGZEgithub.com/switchyard-dev/switchyard/proto/switchyard/v1;switchyardv1b\x06proto3"
 
 var (
 	file_switchyard_v1_config_proto_rawDescOnce sync.Once
@@ -4237,200 +4491,209 @@ func file_switchyard_v1_config_proto_rawDescGZIP() []byte {
 	return file_switchyard_v1_config_proto_rawDescData
 }
 
-var file_switchyard_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_switchyard_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_switchyard_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_switchyard_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_switchyard_v1_config_proto_goTypes = []any{
 	(Network)(0),                        // 0: switchyard.v1.Network
 	(ConnectionState)(0),                // 1: switchyard.v1.ConnectionState
 	(ClientAuth)(0),                     // 2: switchyard.v1.ClientAuth
 	(ParameterLocation)(0),              // 3: switchyard.v1.ParameterLocation
-	(RuleState)(0),                      // 4: switchyard.v1.RuleState
-	(DeliveryState)(0),                  // 5: switchyard.v1.DeliveryState
-	(*Bus)(nil),                         // 6: switchyard.v1.Bus
-	(*Connection)(nil),                  // 7: switchyard.v1.Connection
-	(*BasicAuth)(nil),                   // 8: switchyard.v1.BasicAuth
-	(*ApiKeyAuth)(nil),                  // 9: switchyard.v1.ApiKeyAuth
-	(*OAuthClientCredentials)(nil),      // 10: switchyard.v1.OAuthClientCredentials
-	(*Parameter)(nil),                   // 11: switchyard.v1.Parameter
-	(*ApiDestination)(nil),              // 12: switchyard.v1.ApiDestination
-	(*Rule)(nil),                        // 13: switchyard.v1.Rule
-	(*Target)(nil),                      // 14: switchyard.v1.Target
-	(*Input)(nil),                       // 15: switchyard.v1.Input
-	(*InputTemplate)(nil),               // 16: switchyard.v1.InputTemplate
-	(*FormBody)(nil),                    // 17: switchyard.v1.FormBody
-	(*RetryPolicy)(nil),                 // 18: switchyard.v1.RetryPolicy
-	(*CreateBusRequest)(nil),            // 19: switchyard.v1.CreateBusRequest
-	(*GetBusRequest)(nil),               // 20: switchyard.v1.GetBusRequest
-	(*ListBusesRequest)(nil),            // 21: switchyard.v1.ListBusesRequest
-	(*ListBusesResponse)(nil),           // 22: switchyard.v1.ListBusesResponse
-	(*UpdateBusRequest)(nil),            // 23: switchyard.v1.UpdateBusRequest
-	(*DeleteBusRequest)(nil),            // 24: switchyard.v1.DeleteBusRequest
-	(*CreateConnectionRequest)(nil),     // 25: switchyard.v1.CreateConnectionRequest
-	(*GetConnectionRequest)(nil),        // 26: switchyard.v1.GetConnectionRequest
-	(*ListConnectionsRequest)(nil),      // 27: switchyard.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),     // 28: switchyard.v1.ListConnectionsResponse
-	(*UpdateConnectionRequest)(nil),     // 29: switchyard.v1.UpdateConnectionRequest
-	(*DeleteConnectionRequest)(nil),     // 30: switchyard.v1.DeleteConnectionRequest
-	(*CreateApiDestinationRequest)(nil), // 31: switchyard.v1.CreateApiDestinationRequest
-	(*GetApiDestinationRequest)(nil),    // 32: switchyard.v1.GetApiDestinationRequest
-	(*ListApiDestinationsRequest)(nil),  // 33: switchyard.v1.ListApiDestinationsRequest
-	(*ListApiDestinationsResponse)(nil), // 34: switchyard.v1.ListApiDestinationsResponse
-	(*UpdateApiDestinationRequest)(nil), // 35: switchyard.v1.UpdateApiDestinationRequest
-	(*DeleteApiDestinationRequest)(nil), // 36: switchyard.v1.DeleteApiDestinationRequest
-	(*CreateRuleRequest)(nil),           // 37: switchyard.v1.CreateRuleRequest
-	(*GetRuleRequest)(nil),              // 38: switchyard.v1.GetRuleRequest
-	(*ListRulesRequest)(nil),            // 39: switchyard.v1.ListRulesRequest
-	(*ListRulesResponse)(nil),           // 40: switchyard.v1.ListRulesResponse
-	(*UpdateRuleRequest)(nil),           // 41: switchyard.v1.UpdateRuleRequest
-	(*DeleteRuleRequest)(nil),           // 42: switchyard.v1.DeleteRuleRequest
-	(*DeleteResponse)(nil),              // 43: switchyard.v1.DeleteResponse
-	(*TestEventPatternRequest)(nil),     // 44: switchyard.v1.TestEventPatternRequest
-	(*TestEventPatternResponse)(nil),    // 45: switchyard.v1.TestEventPatternResponse
-	(*GetDeliveriesRequest)(nil),        // 46: switchyard.v1.GetDeliveriesRequest
-	(*GetDeliveriesResponse)(nil),       // 47: switchyard.v1.GetDeliveriesResponse
-	(*Delivery)(nil),                    // 48: switchyard.v1.Delivery
-	(*Attempt)(nil),                     // 49: switchyard.v1.Attempt
-	(*DeadLetter)(nil),                  // 50: switchyard.v1.DeadLetter
-	(*DeadLetterRequest)(nil),           // 51: switchyard.v1.DeadLetterRequest
-	(*DeadLetterSelector)(nil),          // 52: switchyard.v1.DeadLetterSelector
-	(*ListDeadLettersRequest)(nil),      // 53: switchyard.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),     // 54: switchyard.v1.ListDeadLettersResponse
-	(*GetDeadLetterRequest)(nil),        // 55: switchyard.v1.GetDeadLetterRequest
-	(*RedriveDeadLettersRequest)(nil),   // 56: switchyard.v1.RedriveDeadLettersRequest
-	(*RedriveDeadLettersResponse)(nil),  // 57: switchyard.v1.RedriveDeadLettersResponse
-	(*SkippedDeadLetter)(nil),           // 58: switchyard.v1.SkippedDeadLetter
-	(*PurgeDeadLettersRequest)(nil),     // 59: switchyard.v1.PurgeDeadLettersRequest
-	(*PurgeDeadLettersResponse)(nil),    // 60: switchyard.v1.PurgeDeadLettersResponse
-	nil,                                 // 61: switchyard.v1.Target.HeadersEntry
-	nil,                                 // 62: switchyard.v1.Target.QueryEntry
-	nil,                                 // 63: switchyard.v1.InputTemplate.PathsEntry
-	nil,                                 // 64: switchyard.v1.FormBody.FieldsEntry
-	nil,                                 // 65: switchyard.v1.DeadLetterRequest.HeadersEntry
-	nil,                                 // 66: switchyard.v1.DeadLetterRequest.QueryEntry
-	(*timestamppb.Timestamp)(nil),       // 67: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 68: google.protobuf.Duration
+	(CircuitState)(0),                   // 4: switchyard.v1.CircuitState
+	(RuleState)(0),                      // 5: switchyard.v1.RuleState
+	(DeliveryState)(0),                  // 6: switchyard.v1.DeliveryState
+	(*Bus)(nil),                         // 7: switchyard.v1.Bus
+	(*Connection)(nil),                  // 8: switchyard.v1.Connection
+	(*BasicAuth)(nil),                   // 9: switchyard.v1.BasicAuth
+	(*ApiKeyAuth)(nil),                  // 10: switchyard.v1.ApiKeyAuth
+	(*OAuthClientCredentials)(nil),      // 11: switchyard.v1.OAuthClientCredentials
+	(*Parameter)(nil),                   // 12: switchyard.v1.Parameter
+	(*ApiDestination)(nil),              // 13: switchyard.v1.ApiDestination
+	(*Rule)(nil),                        // 14: switchyard.v1.Rule
+	(*Target)(nil),                      // 15: switchyard.v1.Target
+	(*Input)(nil),                       // 16: switchyard.v1.Input
+	(*InputTemplate)(nil),               // 17: switchyard.v1.InputTemplate
+	(*FormBody)(nil),                    // 18: switchyard.v1.FormBody
+	(*RetryPolicy)(nil),                 // 19: switchyard.v1.RetryPolicy
+	(*CreateBusRequest)(nil),            // 20: switchyard.v1.CreateBusRequest
+	(*GetBusRequest)(nil),               // 21: switchyard.v1.GetBusRequest
+	(*ListBusesRequest)(nil),            // 22: switchyard.v1.ListBusesRequest
+	(*ListBusesResponse)(nil),           // 23: switchyard.v1.ListBusesResponse
+	(*UpdateBusRequest)(nil),            // 24: switchyard.v1.UpdateBusRequest
+	(*DeleteBusRequest)(nil),            // 25: switchyard.v1.DeleteBusRequest
+	(*CreateConnectionRequest)(nil),     // 26: switchyard.v1.CreateConnectionRequest
+	(*GetConnectionRequest)(nil),        // 27: switchyard.v1.GetConnectionRequest
+	(*ListConnectionsRequest)(nil),      // 28: switchyard.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),     // 29: switchyard.v1.ListConnectionsResponse
+	(*UpdateConnectionRequest)(nil),     // 30: switchyard.v1.UpdateConnectionRequest
+	(*DeleteConnectionRequest)(nil),     // 31: switchyard.v1.DeleteConnectionRequest
+	(*CreateApiDestinationRequest)(nil), // 32: switchyard.v1.CreateApiDestinationRequest
+	(*GetApiDestinationRequest)(nil),    // 33: switchyard.v1.GetApiDestinationRequest
+	(*ListApiDestinationsRequest)(nil),  // 34: switchyard.v1.ListApiDestinationsRequest
+	(*ListApiDestinationsResponse)(nil), // 35: switchyard.v1.ListApiDestinationsResponse
+	(*UpdateApiDestinationRequest)(nil), // 36: switchyard.v1.UpdateApiDestinationRequest
+	(*DeleteApiDestinationRequest)(nil), // 37: switchyard.v1.DeleteApiDestinationRequest
+	(*CreateRuleRequest)(nil),           // 38: switchyard.v1.CreateRuleRequest
+	(*GetRuleRequest)(nil),              // 39: switchyard.v1.GetRuleRequest
+	(*ListRulesRequest)(nil),            // 40: switchyard.v1.ListRulesRequest
+	(*ListRulesResponse)(nil),           // 41: switchyard.v1.ListRulesResponse
+	(*UpdateRuleRequest)(nil),           // 42: switchyard.v1.UpdateRuleRequest
+	(*DeleteRuleRequest)(nil),           // 43: switchyard.v1.DeleteRuleRequest
+	(*DeleteResponse)(nil),              // 44: switchyard.v1.DeleteResponse
+	(*TestEventPatternRequest)(nil),     // 45: switchyard.v1.TestEventPatternRequest
+	(*TestEventPatternResponse)(nil),    // 46: switchyard.v1.TestEventPatternResponse
+	(*GetDeliveriesRequest)(nil),        // 47: switchyard.v1.GetDeliveriesRequest
+	(*GetDeliveriesResponse)(nil),       // 48: switchyard.v1.GetDeliveriesResponse
+	(*Delivery)(nil),                    // 49: switchyard.v1.Delivery
+	(*Attempt)(nil),                     // 50: switchyard.v1.Attempt
+	(*DeadLetter)(nil),                  // 51: switchyard.v1.DeadLetter
+	(*DeadLetterRequest)(nil),           // 52: switchyard.v1.DeadLetterRequest
+	(*DeadLetterSelector)(nil),          // 53: switchyard.v1.DeadLetterSelector
+	(*ListDeadLettersRequest)(nil),      // 54: switchyard.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),     // 55: switchyard.v1.ListDeadLettersResponse
+	(*GetDeadLetterRequest)(nil),        // 56: switchyard.v1.GetDeadLetterRequest
+	(*RedriveDeadLettersRequest)(nil),   // 57: switchyard.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),  // 58: switchyard.v1.RedriveDeadLettersResponse
+	(*SkippedDeadLetter)(nil),           // 59: switchyard.v1.SkippedDeadLetter
+	(*PurgeDeadLettersRequest)(nil),     // 60: switchyard.v1.PurgeDeadLettersRequest
+	(*PurgeDeadLettersResponse)(nil),    // 61: switchyard.v1.PurgeDeadLettersResponse
+	(*ReplayEventsRequest)(nil),         // 62: switchyard.v1.ReplayEventsRequest
+	(*ReplayEventsResponse)(nil),        // 63: switchyard.v1.ReplayEventsResponse
+	nil,                                 // 64: switchyard.v1.Target.HeadersEntry
+	nil,                                 // 65: switchyard.v1.Target.QueryEntry
+	nil,                                 // 66: switchyard.v1.InputTemplate.PathsEntry
+	nil,                                 // 67: switchyard.v1.FormBody.FieldsEntry
+	nil,                                 // 68: switchyard.v1.DeadLetterRequest.HeadersEntry
+	nil,                                 // 69: switchyard.v1.DeadLetterRequest.QueryEntry
+	(*timestamppb.Timestamp)(nil),       // 70: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 71: google.protobuf.Duration
 }
 var file_switchyard_v1_config_proto_depIdxs = []int32{
-	67, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
-	67, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
-	8,  // 2: switchyard.v1.Connection.basic:type_name -> switchyard.v1.BasicAuth
-	9,  // 3: switchyard.v1.Connection.api_key:type_name -> switchyard.v1.ApiKeyAuth
-	10, // 4: switchyard.v1.Connection.oauth_client_credentials:type_name -> switchyard.v1.OAuthClientCredentials
-	11, // 5: switchyard.v1.Connection.invocation_parameters:type_name -> switchyard.v1.Parameter
+	70, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
+	70, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
+	9,  // 2: switchyard.v1.Connection.basic:type_name -> switchyard.v1.BasicAuth
+	10, // 3: switchyard.v1.Connection.api_key:type_name -> switchyard.v1.ApiKeyAuth
+	11, // 4: switchyard.v1.Connection.oauth_client_credentials:type_name -> switchyard.v1.OAuthClientCredentials
+	12, // 5: switchyard.v1.Connection.invocation_parameters:type_name -> switchyard.v1.Parameter
 	0,  // 6: switchyard.v1.Connection.network:type_name -> switchyard.v1.Network
 	1,  // 7: switchyard.v1.Connection.state:type_name -> switchyard.v1.ConnectionState
-	67, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	67, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
+	70, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	70, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: switchyard.v1.OAuthClientCredentials.client_auth:type_name -> switchyard.v1.ClientAuth
-	11, // 11: switchyard.v1.OAuthClientCredentials.token_parameters:type_name -> switchyard.v1.Parameter
+	12, // 11: switchyard.v1.OAuthClientCredentials.token_parameters:type_name -> switchyard.v1.Parameter
 	3,  // 12: switchyard.v1.Parameter.location:type_name -> switchyard.v1.ParameterLocation
-	68, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
-	67, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
-	67, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 16: switchyard.v1.Rule.state:type_name -> switchyard.v1.RuleState
-	14, // 17: switchyard.v1.Rule.targets:type_name -> switchyard.v1.Target
-	67, // 18: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
-	67, // 19: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
-	61, // 20: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
-	62, // 21: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
-	15, // 22: switchyard.v1.Target.input:type_name -> switchyard.v1.Input
-	18, // 23: switchyard.v1.Target.retry_policy:type_name -> switchyard.v1.RetryPolicy
-	16, // 24: switchyard.v1.Input.template:type_name -> switchyard.v1.InputTemplate
-	17, // 25: switchyard.v1.Input.form:type_name -> switchyard.v1.FormBody
-	63, // 26: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
-	64, // 27: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
-	68, // 28: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
-	68, // 29: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
-	68, // 30: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
-	6,  // 31: switchyard.v1.CreateBusRequest.bus:type_name -> switchyard.v1.Bus
-	6,  // 32: switchyard.v1.ListBusesResponse.buses:type_name -> switchyard.v1.Bus
-	6,  // 33: switchyard.v1.UpdateBusRequest.bus:type_name -> switchyard.v1.Bus
-	7,  // 34: switchyard.v1.CreateConnectionRequest.connection:type_name -> switchyard.v1.Connection
-	7,  // 35: switchyard.v1.ListConnectionsResponse.connections:type_name -> switchyard.v1.Connection
-	7,  // 36: switchyard.v1.UpdateConnectionRequest.connection:type_name -> switchyard.v1.Connection
-	12, // 37: switchyard.v1.CreateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
-	12, // 38: switchyard.v1.ListApiDestinationsResponse.api_destinations:type_name -> switchyard.v1.ApiDestination
-	12, // 39: switchyard.v1.UpdateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
-	13, // 40: switchyard.v1.CreateRuleRequest.rule:type_name -> switchyard.v1.Rule
-	13, // 41: switchyard.v1.ListRulesResponse.rules:type_name -> switchyard.v1.Rule
-	13, // 42: switchyard.v1.UpdateRuleRequest.rule:type_name -> switchyard.v1.Rule
-	48, // 43: switchyard.v1.GetDeliveriesResponse.deliveries:type_name -> switchyard.v1.Delivery
-	5,  // 44: switchyard.v1.Delivery.state:type_name -> switchyard.v1.DeliveryState
-	49, // 45: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
-	67, // 46: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	67, // 47: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	67, // 48: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
-	67, // 49: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
-	68, // 50: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
-	67, // 51: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
-	67, // 52: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
-	67, // 53: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
-	51, // 54: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
-	65, // 55: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
-	66, // 56: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
-	67, // 57: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
-	67, // 58: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
-	50, // 59: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
-	52, // 60: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
-	58, // 61: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
-	52, // 62: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
-	19, // 63: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
-	20, // 64: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
-	21, // 65: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
-	23, // 66: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
-	24, // 67: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
-	25, // 68: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
-	26, // 69: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
-	27, // 70: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
-	29, // 71: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
-	30, // 72: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
-	31, // 73: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
-	32, // 74: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
-	33, // 75: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
-	35, // 76: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
-	36, // 77: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
-	37, // 78: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
-	38, // 79: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
-	39, // 80: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
-	41, // 81: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
-	42, // 82: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
-	44, // 83: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
-	46, // 84: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
-	53, // 85: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
-	55, // 86: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
-	56, // 87: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
-	59, // 88: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
-	6,  // 89: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
-	6,  // 90: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
-	22, // 91: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
-	6,  // 92: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
-	43, // 93: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
-	7,  // 94: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
-	7,  // 95: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
-	28, // 96: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
-	7,  // 97: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
-	43, // 98: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
-	12, // 99: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
-	12, // 100: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
-	34, // 101: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
-	12, // 102: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
-	43, // 103: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
-	13, // 104: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
-	13, // 105: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
-	40, // 106: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
-	13, // 107: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
-	43, // 108: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
-	45, // 109: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
-	47, // 110: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
-	54, // 111: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
-	50, // 112: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
-	57, // 113: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
-	60, // 114: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
-	89, // [89:115] is the sub-list for method output_type
-	63, // [63:89] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	71, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
+	70, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
+	70, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 16: switchyard.v1.ApiDestination.circuit_state:type_name -> switchyard.v1.CircuitState
+	70, // 17: switchyard.v1.ApiDestination.circuit_change_time:type_name -> google.protobuf.Timestamp
+	5,  // 18: switchyard.v1.Rule.state:type_name -> switchyard.v1.RuleState
+	15, // 19: switchyard.v1.Rule.targets:type_name -> switchyard.v1.Target
+	70, // 20: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
+	70, // 21: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
+	64, // 22: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
+	65, // 23: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
+	16, // 24: switchyard.v1.Target.input:type_name -> switchyard.v1.Input
+	19, // 25: switchyard.v1.Target.retry_policy:type_name -> switchyard.v1.RetryPolicy
+	17, // 26: switchyard.v1.Input.template:type_name -> switchyard.v1.InputTemplate
+	18, // 27: switchyard.v1.Input.form:type_name -> switchyard.v1.FormBody
+	66, // 28: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
+	67, // 29: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
+	71, // 30: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
+	71, // 31: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
+	71, // 32: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
+	7,  // 33: switchyard.v1.CreateBusRequest.bus:type_name -> switchyard.v1.Bus
+	7,  // 34: switchyard.v1.ListBusesResponse.buses:type_name -> switchyard.v1.Bus
+	7,  // 35: switchyard.v1.UpdateBusRequest.bus:type_name -> switchyard.v1.Bus
+	8,  // 36: switchyard.v1.CreateConnectionRequest.connection:type_name -> switchyard.v1.Connection
+	8,  // 37: switchyard.v1.ListConnectionsResponse.connections:type_name -> switchyard.v1.Connection
+	8,  // 38: switchyard.v1.UpdateConnectionRequest.connection:type_name -> switchyard.v1.Connection
+	13, // 39: switchyard.v1.CreateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
+	13, // 40: switchyard.v1.ListApiDestinationsResponse.api_destinations:type_name -> switchyard.v1.ApiDestination
+	13, // 41: switchyard.v1.UpdateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
+	14, // 42: switchyard.v1.CreateRuleRequest.rule:type_name -> switchyard.v1.Rule
+	14, // 43: switchyard.v1.ListRulesResponse.rules:type_name -> switchyard.v1.Rule
+	14, // 44: switchyard.v1.UpdateRuleRequest.rule:type_name -> switchyard.v1.Rule
+	49, // 45: switchyard.v1.GetDeliveriesResponse.deliveries:type_name -> switchyard.v1.Delivery
+	6,  // 46: switchyard.v1.Delivery.state:type_name -> switchyard.v1.DeliveryState
+	50, // 47: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
+	70, // 48: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	70, // 49: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	70, // 50: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	70, // 51: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
+	71, // 52: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
+	70, // 53: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
+	70, // 54: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
+	70, // 55: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
+	52, // 56: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
+	68, // 57: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
+	69, // 58: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
+	70, // 59: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
+	70, // 60: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
+	51, // 61: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
+	53, // 62: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	59, // 63: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
+	53, // 64: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	70, // 65: switchyard.v1.ReplayEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	70, // 66: switchyard.v1.ReplayEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	20, // 67: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
+	21, // 68: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
+	22, // 69: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
+	24, // 70: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
+	25, // 71: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
+	26, // 72: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
+	27, // 73: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
+	28, // 74: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
+	30, // 75: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
+	31, // 76: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
+	32, // 77: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
+	33, // 78: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
+	34, // 79: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
+	36, // 80: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
+	37, // 81: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
+	38, // 82: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
+	39, // 83: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
+	40, // 84: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
+	42, // 85: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
+	43, // 86: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
+	45, // 87: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
+	47, // 88: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
+	54, // 89: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
+	56, // 90: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
+	57, // 91: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
+	60, // 92: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
+	62, // 93: switchyard.v1.ConfigService.ReplayEvents:input_type -> switchyard.v1.ReplayEventsRequest
+	7,  // 94: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
+	7,  // 95: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
+	23, // 96: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
+	7,  // 97: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
+	44, // 98: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
+	8,  // 99: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
+	8,  // 100: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
+	29, // 101: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
+	8,  // 102: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
+	44, // 103: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
+	13, // 104: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
+	13, // 105: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
+	35, // 106: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
+	13, // 107: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
+	44, // 108: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
+	14, // 109: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
+	14, // 110: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
+	41, // 111: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
+	14, // 112: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
+	44, // 113: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
+	46, // 114: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
+	48, // 115: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
+	55, // 116: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
+	51, // 117: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
+	58, // 118: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
+	61, // 119: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
+	63, // 120: switchyard.v1.ConfigService.ReplayEvents:output_type -> switchyard.v1.ReplayEventsResponse
+	94, // [94:121] is the sub-list for method output_type
+	67, // [67:94] is the sub-list for method input_type
+	67, // [67:67] is the sub-list for extension type_name
+	67, // [67:67] is the sub-list for extension extendee
+	0,  // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_config_proto_init() }
@@ -4456,8 +4719,8 @@ func file_switchyard_v1_config_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_config_proto_rawDesc), len(file_switchyard_v1_config_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   61,
+			NumEnums:      7,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,7 @@ const (
 	ConfigService_GetDeadLetter_FullMethodName        = "/switchyard.v1.ConfigService/GetDeadLetter"
 	ConfigService_RedriveDeadLetters_FullMethodName   = "/switchyard.v1.ConfigService/RedriveDeadLetters"
 	ConfigService_PurgeDeadLetters_FullMethodName     = "/switchyard.v1.ConfigService/PurgeDeadLetters"
+	ConfigService_ReplayEvents_FullMethodName         = "/switchyard.v1.ConfigService/ReplayEvents"
 )
 
 // ConfigServiceClient is the client API for ConfigService service.
@@ -98,6 +99,13 @@ type ConfigServiceClient interface {
 	RedriveDeadLetters(ctx context.Context, in *RedriveDeadLettersRequest, opts ...grpc.CallOption) (*RedriveDeadLettersResponse, error)
 	// PurgeDeadLetters removes the chosen dead letters for good.
 	PurgeDeadLetters(ctx context.Context, in *PurgeDeadLettersRequest, opts ...grpc.CallOption) (*PurgeDeadLettersResponse, error)
+	// ReplayEvents sends the events that the EVENTS stream archived for a
+	// bus within a time window through the bus's current rules again. It
+	// queues the events and returns; the rule engine matches them
+	// shortly after, and their delivery records carry the replay id
+	// beside the records of the first deliveries. Events older than the
+	// stream's retention are gone and cannot be replayed.
+	ReplayEvents(ctx context.Context, in *ReplayEventsRequest, opts ...grpc.CallOption) (*ReplayEventsResponse, error)
 }
 
 type configServiceClient struct {
@@ -368,6 +376,16 @@ func (c *configServiceClient) PurgeDeadLetters(ctx context.Context, in *PurgeDea
 	return out, nil
 }
 
+func (c *configServiceClient) ReplayEvents(ctx context.Context, in *ReplayEventsRequest, opts ...grpc.CallOption) (*ReplayEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplayEventsResponse)
+	err := c.cc.Invoke(ctx, ConfigService_ReplayEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConfigServiceServer is the server API for ConfigService service.
 // All implementations must embed UnimplementedConfigServiceServer
 // for forward compatibility.
@@ -416,6 +434,13 @@ type ConfigServiceServer interface {
 	RedriveDeadLetters(context.Context, *RedriveDeadLettersRequest) (*RedriveDeadLettersResponse, error)
 	// PurgeDeadLetters removes the chosen dead letters for good.
 	PurgeDeadLetters(context.Context, *PurgeDeadLettersRequest) (*PurgeDeadLettersResponse, error)
+	// ReplayEvents sends the events that the EVENTS stream archived for a
+	// bus within a time window through the bus's current rules again. It
+	// queues the events and returns; the rule engine matches them
+	// shortly after, and their delivery records carry the replay id
+	// beside the records of the first deliveries. Events older than the
+	// stream's retention are gone and cannot be replayed.
+	ReplayEvents(context.Context, *ReplayEventsRequest) (*ReplayEventsResponse, error)
 	mustEmbedUnimplementedConfigServiceServer()
 }
 
@@ -503,6 +528,9 @@ func (UnimplementedConfigServiceServer) RedriveDeadLetters(context.Context, *Red
 }
 func (UnimplementedConfigServiceServer) PurgeDeadLetters(context.Context, *PurgeDeadLettersRequest) (*PurgeDeadLettersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PurgeDeadLetters not implemented")
+}
+func (UnimplementedConfigServiceServer) ReplayEvents(context.Context, *ReplayEventsRequest) (*ReplayEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplayEvents not implemented")
 }
 func (UnimplementedConfigServiceServer) mustEmbedUnimplementedConfigServiceServer() {}
 func (UnimplementedConfigServiceServer) testEmbeddedByValue()                       {}
@@ -993,6 +1021,24 @@ func _ConfigService_PurgeDeadLetters_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConfigService_ReplayEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplayEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfigServiceServer).ReplayEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConfigService_ReplayEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfigServiceServer).ReplayEvents(ctx, req.(*ReplayEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ConfigService_ServiceDesc is the grpc.ServiceDesc for ConfigService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1103,6 +1149,10 @@ var ConfigService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PurgeDeadLetters",
 			Handler:    _ConfigService_PurgeDeadLetters_Handler,
+		},
+		{
+			MethodName: "ReplayEvents",
+			Handler:    _ConfigService_ReplayEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,10 +1,8 @@
 package auth
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"testing"
@@ -61,66 +59,4 @@ func TestSecrets(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("Secrets() = %q, want %q", got, want)
 	}
-}
-
-func TestTokenRequest(t *testing.T) {
-	s := &Signer{UserAgent: "ua"}
-	params := []*v1.Parameter{
-		{Location: v1.ParameterLocation_PARAMETER_LOCATION_BODY, Key: "audience", Value: "api"},
-		{Location: v1.ParameterLocation_PARAMETER_LOCATION_HEADER, Key: "X-Tenant", Value: "t1"},
-		{Location: v1.ParameterLocation_PARAMETER_LOCATION_QUERY, Key: "v", Value: "2"},
-	}
-
-	t.Run("GET with body client auth", func(t *testing.T) {
-		req, err := s.tokenRequest(context.Background(), &v1.OAuthClientCredentials{
-			TokenUrl: "https://idp/token", TokenMethod: "get", ClientId: "id",
-			ClientSecret: "sec", ClientAuth: v1.ClientAuth_CLIENT_AUTH_BODY, TokenParameters: params,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := req.URL.Query()
-		for k, want := range map[string]string{
-			"grant_type": "client_credentials", "client_id": "id", "client_secret": "sec",
-			"audience": "api", "v": "2",
-		} {
-			if got := q.Get(k); got != want {
-				t.Errorf("query %s = %q, want %q", k, got, want)
-			}
-		}
-		if req.Method != http.MethodGet || req.Body != nil {
-			t.Errorf("method, body = %s, %v, want GET without body", req.Method, req.Body)
-		}
-		if got := req.Header.Get("Authorization"); got != "" {
-			t.Errorf("Authorization = %q, want none with body client auth", got)
-		}
-		if got := req.Header.Get("X-Tenant"); got != "t1" {
-			t.Errorf("X-Tenant = %q, want t1", got)
-		}
-	})
-
-	t.Run("POST with header client auth", func(t *testing.T) {
-		req, err := s.tokenRequest(context.Background(), &v1.OAuthClientCredentials{
-			TokenUrl: "https://idp/token", ClientId: "my id", ClientSecret: "s&c",
-			TokenParameters: params,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		user, pass, _ := req.BasicAuth()
-		if user != "my+id" || pass != "s%26c" {
-			t.Errorf("Basic credentials = %q, %q, want form-encoded my+id, s%%26c", user, pass)
-		}
-		body, _ := io.ReadAll(req.Body)
-		if got, want := string(body), "audience=api&grant_type=client_credentials"; got != want {
-			t.Errorf("body = %q, want %q", got, want)
-		}
-	})
-
-	t.Run("invalid URL", func(t *testing.T) {
-		_, err := s.tokenRequest(context.Background(), &v1.OAuthClientCredentials{TokenUrl: "://"})
-		if !errors.Is(err, ErrInvalidTokenRequest) {
-			t.Errorf("tokenRequest(://) = %v, want ErrInvalidTokenRequest", err)
-		}
-	})
 }

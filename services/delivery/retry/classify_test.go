@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -20,6 +21,9 @@ func TestClassify(t *testing.T) {
 	connRefused := &url.Error{Op: "Post", URL: "http://h/",
 		Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}
 	dns := &net.DNSError{Err: "no such host", Name: "nowhere.invalid", IsNotFound: true}
+	reset := &url.Error{Op: "Post", URL: "http://h/",
+		Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}
+	closedEarly := &url.Error{Op: "Post", URL: "http://h/", Err: io.ErrUnexpectedEOF}
 
 	tests := []struct {
 		name     string
@@ -52,6 +56,16 @@ func TestClassify(t *testing.T) {
 		{"net timeout", 0, netTimeout, "", Retry, CodeTimeout},
 		{"connection refused", 0, connRefused, "", Retry, CodeConnectionError},
 		{"dns", 0, dns, "", Retry, CodeConnectionError},
+		{"connection reset", 0, reset, "", Retry, CodeConnectionError},
+		{"response cut short", 0, closedEarly, "", Retry, CodeConnectionError},
+		{"402", 402, nil, "", Fail, CodeHTTP4xx},
+		{"408", 408, nil, "", Fail, CodeHTTP4xx},
+		{"410", 410, nil, "", Fail, CodeHTTP4xx},
+		{"422", 422, nil, "", Fail, CodeHTTP4xx},
+		{"502", 502, nil, "", Retry, CodeHTTP5xx},
+		{"504", 504, nil, "", Retry, CodeHTTP5xx},
+		{"connection not found", 0, fmt.Errorf("connection c: %w", ErrDestinationNotFound), "",
+			Fail, CodeDestinationNotFound},
 		{"network rejected", 0, rejected, "", Fail, CodeNetworkRefused},
 		{"destination not found", 0, fmt.Errorf("x: %w", ErrDestinationNotFound), "", Fail,
 			CodeDestinationNotFound},

@@ -16,6 +16,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
@@ -49,17 +51,30 @@ type Config struct {
 	// SWITCHYARD_SECRET_KEY and SWITCHYARD_INTERNAL_TOKEN variables do.
 	SecretKey     string
 	InternalToken string
-	Logger        *slog.Logger
+	// RedisURL selects a Redis server that delivery shares its caches
+	// through; empty keeps them in memory.
+	RedisURL string
+	Logger   *slog.Logger
+	// StreamOptions sizes the streams and buckets, such as how long
+	// EVENTS keeps events for replay. Every service gets the same
+	// options, because each one ensures the streams at start and would
+	// undo a setting that differs from its own.
+	StreamOptions streams.Options
+	// SpanExporter, when set, receives every span and turns tracing on
+	// whatever the OTEL_* variables say. Tests use an in-memory one.
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Stack is every Switchyard service in one process. The services are
 // wired exactly as the separate binaries are: each has its own NATS
 // connection, and the others reach config over gRPC.
 type Stack struct {
+	lock      *os.File
 	nats      *server.Server
 	natsURL   string
 	conns     []*nats.Conn
 	grpcConns []*grpc.ClientConn
+	redis     *redis.Client
 	tel       *telemetry.Telemetry
 	metrics   net.Listener
 
@@ -110,6 +125,9 @@ func (s *Stack) startNATS(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("invalid NATS listen address %q: %w", cfg.NATSListen, err)
 	}
+	if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return err
+	}
 	ns, err := natsserver.Start(natsserver.Config{
 		Host:     host,
 		Port:     port,
@@ -141,7 +159,10 @@ func splitHostPort(addr string) (string, int, error) {
 }
 
 func (s *Stack) startTelemetry(ctx context.Context, cfg Config) error {
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "switchyard"})
+	tel, err := telemetry.Setup(ctx, telemetry.Config{
+		ServiceName:  "switchyard",
+		SpanExporter: cfg.SpanExporter,
+	})
 	if err != nil {
 		return err
 	}
@@ -204,6 +225,7 @@ func (s *Stack) startConfig(ctx context.Context, cfg Config, t streams.Topology,
 		Listen:        cfg.ConfigListen,
 		SecretKeys:    [][]byte{key},
 		InternalToken: token,
+		StreamOptions: cfg.StreamOptions,
 	})
 	return err
 }
@@ -231,6 +253,9 @@ func (s *Stack) startWorkers(ctx context.Context, cfg Config, t streams.Topology
 		Logger:   cfg.Logger.With("service", "ingest"),
 		Buses:    client,
 		Listen:   cfg.IngestListen,
+		Streams:  cfg.StreamOptions,
+
+		Telemetry: s.tel,
 	})
 	if err != nil {
 		return err
@@ -244,6 +269,9 @@ func (s *Stack) startWorkers(ctx context.Context, cfg Config, t streams.Topology
 		Topology: t,
 		Logger:   cfg.Logger.With("service", "ruleengine"),
 		Rules:    ruleengine.ConfigServiceRules{Client: client},
+		Streams:  cfg.StreamOptions,
+
+		Telemetry: s.tel,
 	})
 	if err != nil {
 		return err
@@ -252,13 +280,41 @@ func (s *Stack) startWorkers(ctx context.Context, cfg Config, t streams.Topology
 	if nc, err = s.connect("delivery"); err != nil {
 		return err
 	}
+	if err := s.openRedis(cfg.RedisURL); err != nil {
+		return err
+	}
+	if s.redis != nil {
+		s.tel.AddReadinessCheck("delivery.redis", func(ctx context.Context) error {
+			return s.redis.Ping(ctx).Err()
+		})
+	}
 	s.delivery, err = delivery.New(ctx, delivery.Config{
-		NATS:     nc,
-		Topology: t,
-		Logger:   cfg.Logger.With("service", "delivery"),
-		Resolver: internalv1.NewResolverClient(internal),
+		NATS:          nc,
+		Topology:      t,
+		Logger:        cfg.Logger.With("service", "delivery"),
+		Resolver:      internalv1.NewResolverClient(internal),
+		Redis:         s.redis,
+		InternalToken: token,
+		StreamOptions: cfg.StreamOptions,
+
+		Telemetry: s.tel,
 	})
 	return err
+}
+
+// openRedis creates the Redis client of url, if set. It does not
+// connect, since delivery works without Redis and warns while it is
+// down.
+func (s *Stack) openRedis(url string) error {
+	if url == "" {
+		return nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("invalid Redis URL: %w", err)
+	}
+	s.redis = redis.NewClient(opts)
+	return nil
 }
 
 // Run serves every service until ctx ends or one of them fails, then
@@ -297,6 +353,9 @@ func (s *Stack) Close() {
 	for _, nc := range s.conns {
 		nc.Close()
 	}
+	if s.redis != nil {
+		_ = s.redis.Close()
+	}
 	if s.metrics != nil {
 		_ = s.metrics.Close()
 	}
@@ -306,6 +365,9 @@ func (s *Stack) Close() {
 	if s.nats != nil {
 		s.nats.Shutdown()
 		s.nats.WaitForShutdown()
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
 	}
 }
 

@@ -462,7 +462,10 @@ type DeliveryTask struct {
 	Replayed bool `protobuf:"varint,14,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	// How many times the delivery was redriven from the dead-letter
 	// stream; a redrive sets it to one more than the dead letter's task.
-	RedriveCount  int32 `protobuf:"varint,15,opt,name=redrive_count,json=redriveCount,proto3" json:"redrive_count,omitempty"`
+	RedriveCount int32 `protobuf:"varint,15,opt,name=redrive_count,json=redriveCount,proto3" json:"redrive_count,omitempty"`
+	// Set with replayed: the id of the replay, which keys the replayed
+	// delivery record apart from the first delivery's record.
+	ReplayId      string `protobuf:"bytes,16,opt,name=replay_id,json=replayId,proto3" json:"replay_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -602,6 +605,13 @@ func (x *DeliveryTask) GetRedriveCount() int32 {
 	return 0
 }
 
+func (x *DeliveryTask) GetReplayId() string {
+	if x != nil {
+		return x.ReplayId
+	}
+	return ""
+}
+
 // DeadLetter is a delivery that failed for good, published on
 // deadletter.<bus>.
 type DeadLetter struct {
@@ -737,7 +747,7 @@ const file_switchyard_internalapi_v1_internalapi_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value\":\n" +
 	"\x0eQueryParameter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"\xc9\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xe6\x04\n" +
 	"\fDeliveryTask\x12\x10\n" +
 	"\x03bus\x18\x01 \x01(\tR\x03bus\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12!\n" +
@@ -757,7 +767,8 @@ const file_switchyard_internalapi_v1_internalapi_proto_rawDesc = "" +
 	"match_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tmatchTime\x12\x1a\n" +
 	"\bredriven\x18\r \x01(\bR\bredriven\x12\x1a\n" +
 	"\breplayed\x18\x0e \x01(\bR\breplayed\x12#\n" +
-	"\rredrive_count\x18\x0f \x01(\x05R\fredriveCount\"\x90\x03\n" +
+	"\rredrive_count\x18\x0f \x01(\x05R\fredriveCount\x12\x1b\n" +
+	"\treplay_id\x18\x10 \x01(\tR\breplayId\"\x90\x03\n" +
 	"\n" +
 	"DeadLetter\x12;\n" +
 	"\x04task\x18\x01 \x01(\v2'.switchyard.internalapi.v1.DeliveryTaskR\x04task\x12\x1d\n" +

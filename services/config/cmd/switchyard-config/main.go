@@ -13,10 +13,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	"github.com/switchyard-dev/switchyard/services/config"
 )
 
@@ -34,12 +36,14 @@ func main() {
 // environment.
 type options struct {
 	listen            string
+	metricsListen     string
 	natsURL           string
 	prefix            string
 	secretKeyFile     string
 	oldSecretKeyFiles []string
 	rotateSecrets     bool
 	internalTokenFile string
+	eventsMaxAge      time.Duration
 	logFormat         string
 	logLevel          slog.Level
 }
@@ -49,6 +53,9 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("switchyard-config", flag.ContinueOnError)
 	fs.StringVar(&o.listen, "listen", envOr("SWITCHYARD_CONFIG_LISTEN", config.DefaultListen),
 		"gRPC listen address (env SWITCHYARD_CONFIG_LISTEN)")
+	fs.StringVar(&o.metricsListen, "metrics-listen",
+		envOr("SWITCHYARD_METRICS_LISTEN", defaultMetricsListen),
+		"address of /metrics, /healthz and /readyz (env SWITCHYARD_METRICS_LISTEN)")
 	fs.StringVar(&o.natsURL, "nats-url", envOr("NATS_URL", nats.DefaultURL),
 		"NATS server URL (env NATS_URL)")
 	fs.StringVar(&o.prefix, "prefix", os.Getenv("SWITCHYARD_PREFIX"),
@@ -65,6 +72,10 @@ func parseFlags(args []string) (options, error) {
 		"re-encrypt every stored secret under the current key at start")
 	fs.StringVar(&o.internalTokenFile, "internal-token-file", "",
 		"file holding the token that Resolver callers present; env "+config.EnvInternalToken+" wins")
+	// The other services only create missing streams, so this value
+	// holds whatever options they start with.
+	fs.DurationVar(&o.eventsMaxAge, "events-max-age", 7*24*time.Hour,
+		"how long the EVENTS stream keeps events for replay, such as 72h")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: json or text")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +83,10 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.logFormat != "json" && o.logFormat != "text" {
 		return o, fmt.Errorf("--log-format %q: use json or text", o.logFormat)
+	}
+	if o.eventsMaxAge < streams.MinEventsMaxAge {
+		return o, fmt.Errorf("--events-max-age %s: use at least %s, the streams' duplicate window",
+			o.eventsMaxAge, streams.MinEventsMaxAge)
 	}
 	return o, nil
 }
@@ -81,17 +96,26 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(o)
+	logger, err := telemetry.NewLogger(os.Stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
 	keys, token, err := loadCredentials(o)
 	if err != nil {
 		return err
 	}
+	obs, err := telemetry.StartObservability(ctx, "switchyard-config", o.metricsListen, logger)
+	if err != nil {
+		return err
+	}
+	defer obs.Stop(logger)
 
 	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-config"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
 	}
 	defer nc.Close()
+	obs.Telemetry.AddReadinessCheck("config.nats", telemetry.NATSReady(nc))
 
 	svc, err := config.New(ctx, config.Config{
 		NATS:          nc,
@@ -100,6 +124,7 @@ func run(ctx context.Context, args []string) error {
 		Listen:        o.listen,
 		SecretKeys:    keys,
 		InternalToken: token,
+		StreamOptions: streams.Options{EventsMaxAge: o.eventsMaxAge},
 	})
 	if err != nil {
 		return err
@@ -149,13 +174,9 @@ func loadCredentials(o options) ([][]byte, string, error) {
 	return keys, token, nil
 }
 
-func newLogger(o options) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: o.logLevel}
-	if o.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
+// defaultMetricsListen is the observability address of config, beside
+// its gRPC API on 7701.
+const defaultMetricsListen = "127.0.0.1:7711"
 
 func envOr(name, fallback string) string {
 	if v := strings.TrimSpace(os.Getenv(name)); v != "" {

@@ -47,6 +47,7 @@ func TestRunServesAndStops(t *testing.T) {
 		done <- run(ctx, []string{
 			"--listen", addr, "--nats-url", server.URL, "--prefix", server.Topology.Prefix,
 			"--secret-key-file", keyFile, "--log-format", "json",
+			"--metrics-listen", "127.0.0.1:0",
 		})
 	}()
 

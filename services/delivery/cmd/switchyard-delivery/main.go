@@ -15,9 +15,11 @@ import (
 	"syscall"
 
 	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-dev/switchyard/pkg/configclient"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	"github.com/switchyard-dev/switchyard/services/delivery"
 )
@@ -39,10 +41,12 @@ func main() {
 }
 
 type options struct {
+	metricsListen    string
 	natsURL          string
 	server           string
 	prefix           string
 	tokenFile        string
+	redisURL         string
 	logFormat        string
 	allowMetadata    bool
 	concurrency      int
@@ -52,6 +56,9 @@ type options struct {
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("switchyard-delivery", flag.ContinueOnError)
+	fs.StringVar(&o.metricsListen, "metrics-listen",
+		envOr("SWITCHYARD_METRICS_LISTEN", defaultMetricsListen),
+		"address of /metrics, /healthz and /readyz (env SWITCHYARD_METRICS_LISTEN)")
 	fs.StringVar(&o.natsURL, "nats-url", envOr("NATS_URL", "nats://127.0.0.1:4222"),
 		"NATS server URL (env NATS_URL)")
 	fs.StringVar(&o.server, "server", envOr("SWITCHYARD_SERVER", "127.0.0.1:7701"),
@@ -61,6 +68,9 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.tokenFile, "internal-token-file", "",
 		"file holding the internal token for the config resolver; "+
 			"default is env SWITCHYARD_INTERNAL_TOKEN")
+	fs.StringVar(&o.redisURL, "redis-url", os.Getenv("REDIS_URL"),
+		"Redis URL that replicas share caches through, such as redis://127.0.0.1:6379/0; "+
+			"empty keeps caches in memory (env REDIS_URL)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: json or text")
 	fs.BoolVar(&o.allowMetadata, "allow-metadata-addresses", false,
 		"let connections reach cloud metadata addresses such as 169.254.169.254")
@@ -82,38 +92,77 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(o.logFormat)
+	logger, err := telemetry.NewLogger(os.Stderr, o.logFormat, slog.LevelInfo)
+	if err != nil {
+		return err
+	}
+	obs, err := telemetry.StartObservability(ctx, "switchyard-delivery", o.metricsListen, logger)
+	if err != nil {
+		return err
+	}
+	defer obs.Stop(logger)
 
 	token, err := internalToken(o.tokenFile)
 	if err != nil {
 		return err
 	}
-	cc, err := configclient.Dial(o.server, configclient.InternalToken(token))
+	cc, err := configclient.Dial(o.server, configclient.InternalToken(token),
+		telemetry.GRPCDialOption())
 	if err != nil {
 		return err
 	}
 	defer cc.Close()
+
+	rdb, err := openRedis(o.redisURL)
+	if err != nil {
+		return err
+	}
+	if rdb != nil {
+		defer rdb.Close()
+		obs.Telemetry.AddReadinessCheck("delivery.redis", redisReady(rdb))
+	}
 
 	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-delivery"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
 	}
 	defer nc.Close()
+	obs.Telemetry.AddReadinessCheck("delivery.nats", telemetry.NATSReady(nc))
 
 	svc, err := delivery.New(ctx, delivery.Config{
 		NATS:                   nc,
 		Topology:               streams.Topology{Prefix: o.prefix},
 		Logger:                 logger,
 		Resolver:               internalv1.NewResolverClient(cc),
+		Redis:                  rdb,
+		InternalToken:          token,
 		AllowMetadata:          o.allowMetadata,
 		Version:                version,
 		Concurrency:            o.concurrency,
 		DestinationConcurrency: o.destinationLimit,
+		Telemetry:              obs.Telemetry,
 	})
+	if err != nil && ctx.Err() != nil {
+		// A stop signal during start-up is a clean stop, not a failure.
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	return svc.Run(ctx)
+}
+
+// openRedis returns a client for url, or nil when url is empty. It does
+// not connect: delivery works without Redis and warns while it is down.
+func openRedis(url string) (*redis.Client, error) {
+	if url == "" {
+		return nil, nil
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --redis-url: %w", err)
+	}
+	return redis.NewClient(opts), nil
 }
 
 // internalToken reads the token from file, or from the environment
@@ -137,12 +186,8 @@ func internalToken(file string) (string, error) {
 	return t, nil
 }
 
-func newLogger(format string) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
-}
+// defaultMetricsListen is the observability address of delivery.
+const defaultMetricsListen = "127.0.0.1:7714"
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {

@@ -19,7 +19,7 @@ func TestRunStartsAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--nats-url", ns.URL, "--prefix", ns.Topology.Prefix,
-			"--server", "127.0.0.1:1"})
+			"--server", "127.0.0.1:1", "--metrics-listen", "127.0.0.1:0"})
 	}()
 
 	js, err := jetstream.New(ns.Connect(t))

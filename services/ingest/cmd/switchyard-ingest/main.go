@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/pkg/configclient"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	switchyardv1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 	"github.com/switchyard-dev/switchyard/services/ingest"
 )
@@ -33,6 +34,7 @@ func main() {
 
 type options struct {
 	listen    string
+	metrics   string
 	natsURL   string
 	server    string
 	prefix    string
@@ -44,6 +46,8 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("switchyard-ingest", flag.ContinueOnError)
 	fs.StringVar(&o.listen, "listen", env("SWITCHYARD_INGEST_LISTEN", ingest.DefaultListen),
 		"HTTP address to serve the events API on (env SWITCHYARD_INGEST_LISTEN)")
+	fs.StringVar(&o.metrics, "metrics-listen", env("SWITCHYARD_METRICS_LISTEN", defaultMetricsListen),
+		"address of /metrics, /healthz and /readyz (env SWITCHYARD_METRICS_LISTEN)")
 	fs.StringVar(&o.natsURL, "nats-url", env("NATS_URL", nats.DefaultURL),
 		"NATS server URL (env NATS_URL)")
 	fs.StringVar(&o.server, "server", env("SWITCHYARD_SERVER", "127.0.0.1:7701"),
@@ -68,12 +72,9 @@ func env(key, fallback string) string {
 	return fallback
 }
 
-func newLogger(format string) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
-}
+// defaultMetricsListen is the observability address, beside the events
+// API's 7700.
+const defaultMetricsListen = "127.0.0.1:7712"
 
 func run(ctx context.Context, args []string) error {
 	o, err := parseFlags(args)
@@ -83,26 +84,36 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(o.logFormat)
+	log, err := telemetry.NewLogger(os.Stderr, o.logFormat, slog.LevelInfo)
+	if err != nil {
+		return err
+	}
+	obs, err := telemetry.StartObservability(ctx, "switchyard-ingest", o.metrics, log)
+	if err != nil {
+		return err
+	}
+	defer obs.Stop(log)
 
 	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-ingest"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
 	}
 	defer nc.Close()
+	obs.Telemetry.AddReadinessCheck("ingest.nats", telemetry.NATSReady(nc))
 
-	cc, err := configclient.Dial(o.server)
+	cc, err := configclient.Dial(o.server, telemetry.GRPCDialOption())
 	if err != nil {
 		return err
 	}
 	defer cc.Close()
 
 	svc, err := ingest.New(ctx, ingest.Config{
-		NATS:     nc,
-		Topology: streams.Topology{Prefix: o.prefix},
-		Logger:   log,
-		Buses:    switchyardv1.NewConfigServiceClient(cc),
-		Listen:   o.listen,
+		NATS:      nc,
+		Topology:  streams.Topology{Prefix: o.prefix},
+		Logger:    log,
+		Buses:     switchyardv1.NewConfigServiceClient(cc),
+		Listen:    o.listen,
+		Telemetry: obs.Telemetry,
 	})
 	if err != nil {
 		return err

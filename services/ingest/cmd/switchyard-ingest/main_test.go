@@ -3,7 +3,8 @@ package main
 import "testing"
 
 func TestParseFlagsEnvironment(t *testing.T) {
-	for _, key := range []string{"SWITCHYARD_INGEST_LISTEN", "NATS_URL", "SWITCHYARD_SERVER", "SWITCHYARD_PREFIX"} {
+	for _, key := range []string{"SWITCHYARD_INGEST_LISTEN", "NATS_URL", "SWITCHYARD_SERVER", "SWITCHYARD_PREFIX",
+		"SWITCHYARD_METRICS_LISTEN"} {
 		t.Setenv(key, "")
 	}
 	t.Setenv("SWITCHYARD_INGEST_LISTEN", "127.0.0.1:7799")
@@ -15,6 +16,7 @@ func TestParseFlagsEnvironment(t *testing.T) {
 	}
 	want := options{
 		listen:    "127.0.0.1:7799",
+		metrics:   "127.0.0.1:7712",
 		natsURL:   "nats://127.0.0.1:4222",
 		server:    "127.0.0.1:9999",
 		prefix:    "staging",

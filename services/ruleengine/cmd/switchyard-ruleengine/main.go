@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/pkg/configclient"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 	"github.com/switchyard-dev/switchyard/services/ruleengine"
 )
@@ -38,6 +39,7 @@ func main() {
 // options are the command-line flags, with defaults from the
 // environment.
 type options struct {
+	metrics   string
 	natsURL   string
 	server    string
 	prefix    string
@@ -50,6 +52,8 @@ type options struct {
 func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("switchyard-ruleengine", flag.ContinueOnError)
+	fs.StringVar(&o.metrics, "metrics-listen", envOr("SWITCHYARD_METRICS_LISTEN", defaultMetricsListen),
+		"address of /metrics, /healthz and /readyz (env SWITCHYARD_METRICS_LISTEN)")
 	fs.StringVar(&o.natsURL, "nats-url", envOr("NATS_URL", nats.DefaultURL),
 		"NATS server URL (env NATS_URL)")
 	fs.StringVar(&o.server, "server", envOr("SWITCHYARD_SERVER", defaultServer),
@@ -76,15 +80,24 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(o)
+	logger, err := telemetry.NewLogger(os.Stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	obs, err := telemetry.StartObservability(ctx, "switchyard-ruleengine", o.metrics, logger)
+	if err != nil {
+		return err
+	}
+	defer obs.Stop(logger)
 
 	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-ruleengine"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
 	}
 	defer nc.Close()
+	obs.Telemetry.AddReadinessCheck("ruleengine.nats", telemetry.NATSReady(nc))
 
-	conn, err := configclient.Dial(o.server)
+	conn, err := configclient.Dial(o.server, telemetry.GRPCDialOption())
 	if err != nil {
 		return err
 	}
@@ -97,6 +110,7 @@ func run(ctx context.Context, args []string) error {
 		Rules:     ruleengine.ConfigServiceRules{Client: v1.NewConfigServiceClient(conn)},
 		BatchSize: o.batchSize,
 		Workers:   o.workers,
+		Telemetry: obs.Telemetry,
 	})
 	if err != nil {
 		return err
@@ -104,13 +118,8 @@ func run(ctx context.Context, args []string) error {
 	return svc.Run(ctx)
 }
 
-func newLogger(o options) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: o.logLevel}
-	if o.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
-}
+// defaultMetricsListen is the observability address of the rule engine.
+const defaultMetricsListen = "127.0.0.1:7713"
 
 func envOr(name, fallback string) string {
 	if v := strings.TrimSpace(os.Getenv(name)); v != "" {

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCircuitShownByDestinationGet(t *testing.T) {
+	var calls atomic.Int32
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+
+	s := startDevStack(t)
+	c := s.cli
+	c.run("connection", "create", "hook-connection", "--auth", "basic",
+		"--username", "admin", "--password-env", "JENKINS_TOKEN",
+		"--network", "private").wantCode(t, exitOK)
+	c.run("destination", "create", "hook", "--url", down.URL+"/hook",
+		"--connection", "hook-connection").wantCode(t, exitOK)
+	c.run("rule", "create", "to-hook", "--bus", "default", "--pattern", pushPattern,
+		"--target", "hook", "--backoff-base", "10ms", "--backoff-max", "20ms").wantCode(t, exitOK)
+	s.waitRuleLoaded(t, "default", "to-hook")
+
+	c.run("events", "put", "--bus", "default", "--type", "com.github.push",
+		"--source", pushSource, "--data", "@../../testdata/github-push-branch.json").
+		wantCode(t, exitOK)
+
+	// Five failures 10 to 20 ms apart open the circuit, which then holds
+	// the delivery back for its 30 s cool-down.
+	waitFor(t, 30*time.Second, func() (bool, string) {
+		r := c.run("destination", "get", "hook")
+		return strings.Contains(r.stdout, "OPEN"), r.stdout
+	})
+	r := c.run("destination", "get", "hook")
+	if !strings.Contains(r.stdout, "5 consecutive failures, the last: HTTP 503") {
+		t.Errorf("destination get = %q, want the reason the circuit opened", r.stdout)
+	}
+	if got := calls.Load(); got != 5 {
+		t.Errorf("endpoint saw %d requests, want 5 before the circuit opened", got)
+	}
+}

@@ -1,0 +1,269 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchyard-dev/switchyard/pkg/configclient"
+	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
+	"github.com/switchyard-dev/switchyard/services/config"
+)
+
+const testInternalToken = "internal-token-for-tests"
+
+// startConfig runs the real config service on the harness's NATS
+// server and returns its public client. The harness's config then
+// resolves through config's gRPC Resolver.
+func (h *harness) startConfig() v1.ConfigServiceClient {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	svc, err := config.New(ctx, config.Config{
+		NATS:          h.nc,
+		Topology:      h.nats.Topology,
+		Logger:        testLogger(h.t).With("service", "config"),
+		Listen:        "127.0.0.1:0",
+		SecretKeys:    [][]byte{[]byte("0123456789abcdef0123456789abcdef")},
+		InternalToken: testInternalToken,
+	})
+	if err != nil {
+		cancel()
+		h.t.Fatalf("config.New() = %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	h.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			h.t.Errorf("config Run() = %v", err)
+		}
+	})
+
+	addr := svc.Addr().String()
+	public, err := configclient.Dial(addr)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	internal, err := configclient.Dial(addr, configclient.InternalToken(testInternalToken))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() {
+		_ = public.Close()
+		_ = internal.Close()
+	})
+	h.realResolver = internalv1.NewResolverClient(internal)
+	return v1.NewConfigServiceClient(public)
+}
+
+// passwordEndpoint returns 200 to Basic credentials with the accepted
+// password and 401 to any other.
+type passwordEndpoint struct {
+	accepted atomic.Value
+	calls    atomic.Int32
+}
+
+func newPasswordEndpoint(password string) *passwordEndpoint {
+	e := &passwordEndpoint{}
+	e.accepted.Store(password)
+	return e
+}
+
+func (e *passwordEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.calls.Add(1)
+	if _, pass, _ := r.BasicAuth(); pass != e.accepted.Load().(string) {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func createBasicConnection(t *testing.T, client v1.ConfigServiceClient, url, password string) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := client.CreateConnection(ctx, &v1.CreateConnectionRequest{Connection: &v1.Connection{
+		Name:          "conn",
+		Network:       v1.Network_NETWORK_PRIVATE,
+		Authorization: &v1.Connection_Basic{Basic: &v1.BasicAuth{Username: "u", Password: password}},
+	}})
+	if err != nil {
+		t.Fatalf("CreateConnection() = %v", err)
+	}
+	_, err = client.CreateApiDestination(ctx, &v1.CreateApiDestinationRequest{
+		ApiDestination: &v1.ApiDestination{
+			Name: "d", Url: url, Method: http.MethodPost, Connection: "conn",
+		}})
+	if err != nil {
+		t.Fatalf("CreateApiDestination() = %v", err)
+	}
+}
+
+func updatePassword(t *testing.T, client v1.ConfigServiceClient, password string) {
+	t.Helper()
+	_, err := client.UpdateConnection(context.Background(), &v1.UpdateConnectionRequest{
+		Connection: &v1.Connection{
+			Name:    "conn",
+			Network: v1.Network_NETWORK_PRIVATE,
+			Authorization: &v1.Connection_Basic{
+				Basic: &v1.BasicAuth{Username: "u", Password: password}},
+		}})
+	if err != nil {
+		t.Fatalf("UpdateConnection() = %v", err)
+	}
+}
+
+// waitConnectionState polls GetConnection until the state is want.
+func waitConnectionState(t *testing.T, client v1.ConfigServiceClient,
+	want v1.ConnectionState) *v1.Connection {
+	t.Helper()
+	var c *v1.Connection
+	ok := poll(10*time.Second, func() bool {
+		var err error
+		c, err = client.GetConnection(context.Background(), &v1.GetConnectionRequest{Name: "conn"})
+		return err == nil && c.GetState() == want
+	})
+	if !ok {
+		t.Fatalf("connection state = %v (%q), want %v", c.GetState(), c.GetStateReason(), want)
+	}
+	return c
+}
+
+func TestPasswordUpdateReachesNextDelivery(t *testing.T) {
+	h := newHarness(t)
+	client := h.startConfig()
+	e := newPasswordEndpoint("old-password")
+	srv := serve(t, e.ServeHTTP)
+	createBasicConnection(t, client, srv.URL, "old-password")
+	cfg := h.config()
+	cfg.Resolver = h.realResolver
+	svc, _ := h.startService(cfg)
+
+	first := newTask("d", "ev-old-password")
+	h.publish(first)
+	h.waitState(first, v1.DeliveryState_DELIVERY_STATE_DELIVERED)
+
+	e.accepted.Store("new-password")
+	updatePassword(t, client, "new-password")
+	if !poll(5*time.Second, func() bool { return svc.cache.peek("d") == nil }) {
+		t.Fatal("the change notice of the connection did not drop the cached destination")
+	}
+
+	next := newTask("d", "ev-new-password")
+	h.publish(next)
+	rec := h.waitState(next, v1.DeliveryState_DELIVERY_STATE_DELIVERED)
+	if n := len(rec.GetAttempts()); n != 1 {
+		t.Errorf("delivery after the update made %d attempts, want 1 with the new password", n)
+	}
+	if got := e.calls.Load(); got != 2 {
+		t.Errorf("endpoint got %d calls, want 2", got)
+	}
+}
+
+func TestConnectionStateReported(t *testing.T) {
+	h := newHarness(t)
+	client := h.startConfig()
+	e := newPasswordEndpoint("rotated-elsewhere")
+	srv := serve(t, e.ServeHTTP)
+	createBasicConnection(t, client, srv.URL, "stale-password")
+	cfg := h.config()
+	cfg.Resolver = h.realResolver
+	h.start(cfg)
+
+	rejected := newTask("d", "ev-rejected")
+	rejected.RetryPolicy.MaxAttempts = proto.Int32(0)
+	h.publish(rejected)
+	h.waitState(rejected, v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED)
+	c := waitConnectionState(t, client, v1.ConnectionState_CONNECTION_STATE_DEAUTHORIZED)
+	if !strings.Contains(c.GetStateReason(), "401") {
+		t.Errorf("state reason = %q, want the 401 named", c.GetStateReason())
+	}
+	if strings.Contains(c.GetStateReason(), "stale-password") {
+		t.Errorf("state reason %q contains the password", c.GetStateReason())
+	}
+	list, err := client.ListConnections(context.Background(), &v1.ListConnectionsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := list.GetConnections()[0].GetState()
+	if got != v1.ConnectionState_CONNECTION_STATE_DEAUTHORIZED {
+		t.Errorf("ListConnections state = %v, want DEAUTHORIZED", got)
+	}
+
+	// The endpoint accepts the stored password again, as after a
+	// rollback on its side: the next success authorizes.
+	e.accepted.Store("stale-password")
+	accepted := newTask("d", "ev-accepted")
+	h.publish(accepted)
+	h.waitState(accepted, v1.DeliveryState_DELIVERY_STATE_DELIVERED)
+	waitConnectionState(t, client, v1.ConnectionState_CONNECTION_STATE_AUTHORIZED)
+
+	// Rejected again, then an update resets the state at once.
+	e.accepted.Store("rotated-again")
+	again := newTask("d", "ev-rejected-again")
+	again.RetryPolicy.MaxAttempts = proto.Int32(0)
+	h.publish(again)
+	h.waitState(again, v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED)
+	waitConnectionState(t, client, v1.ConnectionState_CONNECTION_STATE_DEAUTHORIZED)
+	updatePassword(t, client, "rotated-again")
+	c, err = client.GetConnection(context.Background(), &v1.GetConnectionRequest{Name: "conn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GetState() != v1.ConnectionState_CONNECTION_STATE_AUTHORIZED || c.GetStateReason() != "" {
+		t.Errorf("state after update = %v (%q), want AUTHORIZED without a reason",
+			c.GetState(), c.GetStateReason())
+	}
+}
+
+func TestConnectionStateOfTokenEndpoint(t *testing.T) {
+	h := newHarness(t)
+	client := h.startConfig()
+	e := &oauthEndpoint{resource: func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}}
+	e.tokenStatus.Store(http.StatusBadRequest)
+	srv := serve(t, e.ServeHTTP)
+	conn := oauthConnection(srv.URL+"/token", v1.Network_NETWORK_PRIVATE)
+	conn.Revision = 0
+	ctx := context.Background()
+	_, err := client.CreateConnection(ctx, &v1.CreateConnectionRequest{Connection: conn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.CreateApiDestination(ctx, &v1.CreateApiDestinationRequest{
+		ApiDestination: &v1.ApiDestination{Name: "d", Url: srv.URL + "/hook",
+			Method: http.MethodPost, Connection: "oauth"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.config()
+	cfg.Resolver = h.realResolver
+	h.start(cfg)
+
+	task := newTask("d", "ev-token-400")
+	h.publish(task)
+	h.waitState(task, v1.DeliveryState_DELIVERY_STATE_RETRYING)
+
+	var got *v1.Connection
+	ok := poll(10*time.Second, func() bool {
+		got, err = client.GetConnection(ctx, &v1.GetConnectionRequest{Name: "oauth"})
+		return err == nil && got.GetState() == v1.ConnectionState_CONNECTION_STATE_DEAUTHORIZED
+	})
+	if !ok {
+		t.Fatalf("connection state = %v, want DEAUTHORIZED", got.GetState())
+	}
+	want := "token request failed: status 400, error invalid_client"
+	if !strings.Contains(got.GetStateReason(), want) {
+		t.Errorf("state reason = %q, want it to contain %q", got.GetStateReason(), want)
+	}
+	if strings.Contains(got.GetStateReason(), "very-secret") {
+		t.Errorf("state reason %q contains the client secret", got.GetStateReason())
+	}
+}
