@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,11 +21,15 @@ func newDeliveriesCommand(a *app) *cobra.Command {
 
 func newDeliveriesGetCommand(a *app) *cobra.Command {
 	var wait time.Duration
+	var showBody bool
 	cmd := &cobra.Command{
-		Use:   "get EVENT_ID [--wait DURATION]",
+		Use:   "get EVENT_ID [--wait DURATION] [--body]",
 		Short: "Show the deliveries of an event, with every attempt",
 		Long: `Show one delivery per (rule, target) that the event matched, with its
-state and every HTTP attempt.
+state, the request its target rendered (path values, headers, query
+string, content type and body size; the body itself with --body) and
+every HTTP attempt. The connection's parameters and authorization are
+added by delivery and never shown.
 
 With --wait, poll until every delivery is final (delivered, dead_lettered
 or failed) and fail with exit status 1 when the time runs out first.`,
@@ -35,7 +40,7 @@ or failed) and fail with exit status 1 when the time runs out first.`,
 			}
 			resp, err := a.waitDeliveries(cmd, args[0], wait)
 			if resp != nil {
-				if perr := a.printDeliveries(args[0], resp); perr != nil {
+				if perr := a.printDeliveries(args[0], resp, showBody); perr != nil {
 					return perr
 				}
 			}
@@ -44,6 +49,7 @@ or failed) and fail with exit status 1 when the time runs out first.`,
 	}
 	cmd.Flags().DurationVar(&wait, "wait", 0,
 		"poll until every delivery is final, for at most this long")
+	cmd.Flags().BoolVar(&showBody, "body", false, "also print each rendered request body")
 	return cmd
 }
 
@@ -96,7 +102,7 @@ func allFinal(deliveries []*v1.Delivery) bool {
 	return len(deliveries) > 0
 }
 
-func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse) error {
+func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse, showBody bool) error {
 	if a.jsonOutput() {
 		return a.printProto(resp)
 	}
@@ -111,18 +117,21 @@ func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse) er
 		if i > 0 {
 			t.row()
 		}
-		deliveryFields(t, d)
+		deliveryFields(t, d, showBody)
 	}
 	return t.flush()
 }
 
-func deliveryFields(t table, d *v1.Delivery) {
+func deliveryFields(t table, d *v1.Delivery, showBody bool) {
 	t.field("rule", d.GetBus()+"/"+d.GetRule())
 	t.field("target", d.GetTargetId())
 	t.field("destination", d.GetApiDestination())
 	t.field("state", enumText(d.GetState().String(), "DELIVERY_STATE_"))
 	if d.GetReplayId() != "" {
 		t.field("replayed by", d.GetReplayId())
+	}
+	if d.GetRequest() != nil {
+		renderedRequestFields(t, d.GetRequest(), showBody)
 	}
 	for _, at := range d.GetAttempts() {
 		t.field("  attempt "+itoa(at.GetNumber()), attemptText(at))
@@ -135,6 +144,27 @@ func deliveryFields(t table, d *v1.Delivery) {
 	}
 	if d.GetLocation() != "" {
 		t.field("location", d.GetLocation())
+	}
+}
+
+// renderedRequestFields shows the request that the target rendered.
+func renderedRequestFields(t table, r *v1.DeliveryRequest, showBody bool) {
+	if len(r.GetPathValues()) > 0 {
+		t.field("  path values", strings.Join(r.GetPathValues(), ", "))
+	}
+	for _, h := range r.GetHeaders() {
+		t.field("  header", h.GetName()+": "+h.GetValue())
+	}
+	for _, q := range r.GetQuery() {
+		t.field("  query", q.GetName()+"="+q.GetValue())
+	}
+	size := itoa(int32(len(r.GetBody()))) + " bytes"
+	if r.GetBodyTruncated() {
+		size = "over " + size + ", cut"
+	}
+	t.field("  body", orDash(r.GetContentType())+", "+size)
+	if showBody {
+		t.field("  ", r.GetBody())
 	}
 }
 

@@ -32,6 +32,7 @@ type devFlags struct {
 	metricsListen string
 	prefix        string
 	eventsMaxAge  time.Duration
+	recordTTL     time.Duration
 	logFormat     string
 	logLevel      string
 }
@@ -58,6 +59,8 @@ func newDevCommand(a *app) *cobra.Command {
 		"prefix of every stream, subject and bucket name, to share a NATS server (env SWITCHYARD_PREFIX)")
 	fs.DurationVar(&f.eventsMaxAge, "events-max-age", defaultEventsMaxAge,
 		"how long the EVENTS stream keeps events for `events replay`, such as 72h")
+	fs.DurationVar(&f.recordTTL, "delivery-record-ttl", 7*24*time.Hour,
+		"how long `deliveries get` can show a delivery after its last change, such as 48h")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
@@ -75,6 +78,9 @@ func (a *app) runDev(cmd *cobra.Command, f *devFlags) error {
 	if err := checkEventsMaxAge(f.eventsMaxAge); err != nil {
 		return err
 	}
+	if f.recordTTL < time.Minute {
+		return usagef("invalid --delivery-record-ttl %s: want at least 1m", f.recordTTL)
+	}
 
 	ctx := cmd.Context()
 	s, err := stack.Start(ctx, stack.Config{
@@ -89,7 +95,10 @@ func (a *app) runDev(cmd *cobra.Command, f *devFlags) error {
 		InternalToken: a.getenv("SWITCHYARD_INTERNAL_TOKEN"),
 		RedisURL:      a.getenv("REDIS_URL"),
 		Logger:        logger,
-		StreamOptions: jsstreams.Options{EventsMaxAge: f.eventsMaxAge},
+		StreamOptions: jsstreams.Options{
+			EventsMaxAge:      f.eventsMaxAge,
+			DeliveryRecordTTL: f.recordTTL,
+		},
 	})
 	if err != nil {
 		return err

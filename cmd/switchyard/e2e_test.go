@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,6 +132,16 @@ func TestWalkthroughStartsOneBuildPerEvent(t *testing.T) {
 	}
 	if loc := deliveries[0].GetLocation(); !queueItemPath.MatchString(loc) {
 		t.Errorf("delivery Location = %q, want a Jenkins queue item", loc)
+	}
+	if got := deliveries[0].GetRequest().GetContentType(); got != "application/json" {
+		t.Errorf("rendered request content type = %q, want application/json", got)
+	}
+	text := s.cli.run("deliveries", "get", httpID, "--body")
+	text.wantCode(t, exitOK)
+	for _, want := range []string{"application/json", "bytes", `"refs/heads/main"`} {
+		if !strings.Contains(text.stdout, want) {
+			t.Errorf("deliveries get --body output lacks %q:\n%s", want, text.stdout)
+		}
 	}
 	if got := len(buildRequests(jenkins)); got != 1 {
 		t.Fatalf("Jenkins got %d build requests after the HTTP event, want 1", got)

@@ -124,7 +124,7 @@ func TestStackEventsMaxAge(t *testing.T) {
 		IngestListen:  "127.0.0.1:0",
 		MetricsListen: "127.0.0.1:0",
 		Logger:        testLogger(t),
-		StreamOptions: jsstreams.Options{EventsMaxAge: 3 * time.Hour},
+		StreamOptions: jsstreams.Options{EventsMaxAge: 3 * time.Hour, DeliveryRecordTTL: 2 * time.Hour},
 	})
 	if err != nil {
 		cancel()
@@ -157,6 +157,17 @@ func TestStackEventsMaxAge(t *testing.T) {
 		if got := info.CachedInfo().Config.MaxAge; got != 3*time.Hour {
 			t.Errorf("%s max age = %s, want 3h0m0s", name, got)
 		}
+	}
+	kv, err := js.KeyValue(t.Context(), jsstreams.Topology{}.Bucket(jsstreams.BucketDeliveries))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := kv.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := status.TTL(); got != 2*time.Hour {
+		t.Errorf("delivery records TTL = %s, want 2h0m0s", got)
 	}
 }
 

@@ -132,6 +132,7 @@ func (w *worker) addTask(ctx context.Context, ev *matchedEvent, mc *matchContext
 	req, err := render.Request(mc.msg.Data(), meta, target)
 	var task *nats.Msg
 	if err == nil {
+		rec.Request = requestView(req)
 		task, err = w.taskMsg(ctx, mc, rule.GetName(), targetID, target, req)
 	}
 	if err != nil {

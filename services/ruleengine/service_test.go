@@ -7,12 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
@@ -108,6 +110,30 @@ func TestMatchPublishesTask(t *testing.T) {
 	}
 	if got := recs[0].GetRule() + "/" + recs[0].GetTargetId(); got != "build/jenkins" {
 		t.Errorf("record rule/target = %q, want %q", got, "build/jenkins")
+	}
+	view := recs[0].GetRequest()
+	if got := view.GetBody(); got != ev {
+		t.Errorf("record request body = %q, want the event", got)
+	}
+	if got := strings.Join(view.GetPathValues(), ","); got != "shop" {
+		t.Errorf("record request path values = %q, want shop", got)
+	}
+	if n := len(view.GetHeaders()); n != 1 || view.GetHeaders()[0].GetValue() != "github" {
+		t.Errorf("record request headers = %v, want one with value github", view.GetHeaders())
+	}
+}
+
+func TestRequestViewCutsLongBody(t *testing.T) {
+	body := strings.Repeat("é", maxBodyView) // two bytes each
+	view := requestView(&internalv1.RenderedRequest{Body: []byte(body)})
+	if !view.GetBodyTruncated() {
+		t.Error("body_truncated = false, want true")
+	}
+	if n := len(view.GetBody()); n > maxBodyView {
+		t.Errorf("body length = %d, want at most %d", n, maxBodyView)
+	}
+	if !utf8.ValidString(view.GetBody()) {
+		t.Error("cut body is not valid UTF-8")
 	}
 }
 

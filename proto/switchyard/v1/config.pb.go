@@ -2955,7 +2955,10 @@ type Delivery struct {
 	// Set when the delivery comes from a replay: the id that ReplayEvents
 	// returned. A replayed delivery has its own record, so the record of
 	// the first delivery stays as it was.
-	ReplayId      string `protobuf:"bytes,16,opt,name=replay_id,json=replayId,proto3" json:"replay_id,omitempty"`
+	ReplayId string `protobuf:"bytes,16,opt,name=replay_id,json=replayId,proto3" json:"replay_id,omitempty"`
+	// The request that the target rendered from the event, as delivery
+	// sends it apart from the connection's parameters and authorization.
+	Request       *DeliveryRequest `protobuf:"bytes,17,opt,name=request,proto3" json:"request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3102,6 +3105,156 @@ func (x *Delivery) GetReplayId() string {
 	return ""
 }
 
+func (x *Delivery) GetRequest() *DeliveryRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// DeliveryRequest is the part of a delivery's HTTP request that its
+// target decides. The connection's parameters and authorization, which
+// delivery adds, are not part of it, so it holds no connection secret.
+type DeliveryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One value for each "*" of the destination URL, before escaping.
+	PathValues  []string     `protobuf:"bytes,1,rep,name=path_values,json=pathValues,proto3" json:"path_values,omitempty"`
+	Headers     []*HttpField `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	Query       []*HttpField `protobuf:"bytes,3,rep,name=query,proto3" json:"query,omitempty"`
+	ContentType string       `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The body, cut at 4 KiB.
+	Body string `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	// Whether body was cut.
+	BodyTruncated bool `protobuf:"varint,6,opt,name=body_truncated,json=bodyTruncated,proto3" json:"body_truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryRequest) Reset() {
+	*x = DeliveryRequest{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryRequest) ProtoMessage() {}
+
+func (x *DeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryRequest.ProtoReflect.Descriptor instead.
+func (*DeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *DeliveryRequest) GetPathValues() []string {
+	if x != nil {
+		return x.PathValues
+	}
+	return nil
+}
+
+func (x *DeliveryRequest) GetHeaders() []*HttpField {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *DeliveryRequest) GetQuery() []*HttpField {
+	if x != nil {
+		return x.Query
+	}
+	return nil
+}
+
+func (x *DeliveryRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *DeliveryRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *DeliveryRequest) GetBodyTruncated() bool {
+	if x != nil {
+		return x.BodyTruncated
+	}
+	return false
+}
+
+// HttpField is one header or query string parameter.
+type HttpField struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HttpField) Reset() {
+	*x = HttpField{}
+	mi := &file_switchyard_v1_config_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HttpField) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HttpField) ProtoMessage() {}
+
+func (x *HttpField) ProtoReflect() protoreflect.Message {
+	mi := &file_switchyard_v1_config_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HttpField.ProtoReflect.Descriptor instead.
+func (*HttpField) Descriptor() ([]byte, []int) {
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *HttpField) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *HttpField) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 // Attempt is one HTTP call.
 type Attempt struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -3118,7 +3271,7 @@ type Attempt struct {
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[43]
+	mi := &file_switchyard_v1_config_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3130,7 +3283,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[43]
+	mi := &file_switchyard_v1_config_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3143,7 +3296,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{43}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Attempt) GetNumber() int32 {
@@ -3229,7 +3382,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[44]
+	mi := &file_switchyard_v1_config_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3241,7 +3394,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[44]
+	mi := &file_switchyard_v1_config_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3254,7 +3407,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{44}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeadLetter) GetId() string {
@@ -3400,7 +3553,7 @@ type DeadLetterRequest struct {
 
 func (x *DeadLetterRequest) Reset() {
 	*x = DeadLetterRequest{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[45]
+	mi := &file_switchyard_v1_config_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3412,7 +3565,7 @@ func (x *DeadLetterRequest) String() string {
 func (*DeadLetterRequest) ProtoMessage() {}
 
 func (x *DeadLetterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[45]
+	mi := &file_switchyard_v1_config_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3425,7 +3578,7 @@ func (x *DeadLetterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetterRequest.ProtoReflect.Descriptor instead.
 func (*DeadLetterRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{45}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DeadLetterRequest) GetPathValues() []string {
@@ -3484,7 +3637,7 @@ type DeadLetterSelector struct {
 
 func (x *DeadLetterSelector) Reset() {
 	*x = DeadLetterSelector{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[46]
+	mi := &file_switchyard_v1_config_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3496,7 +3649,7 @@ func (x *DeadLetterSelector) String() string {
 func (*DeadLetterSelector) ProtoMessage() {}
 
 func (x *DeadLetterSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[46]
+	mi := &file_switchyard_v1_config_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3509,7 +3662,7 @@ func (x *DeadLetterSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetterSelector.ProtoReflect.Descriptor instead.
 func (*DeadLetterSelector) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{46}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *DeadLetterSelector) GetBus() string {
@@ -3562,7 +3715,7 @@ type ListDeadLettersRequest struct {
 
 func (x *ListDeadLettersRequest) Reset() {
 	*x = ListDeadLettersRequest{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[47]
+	mi := &file_switchyard_v1_config_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3574,7 +3727,7 @@ func (x *ListDeadLettersRequest) String() string {
 func (*ListDeadLettersRequest) ProtoMessage() {}
 
 func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[47]
+	mi := &file_switchyard_v1_config_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3587,7 +3740,7 @@ func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{47}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListDeadLettersRequest) GetBus() string {
@@ -3637,7 +3790,7 @@ type ListDeadLettersResponse struct {
 
 func (x *ListDeadLettersResponse) Reset() {
 	*x = ListDeadLettersResponse{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[48]
+	mi := &file_switchyard_v1_config_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3649,7 +3802,7 @@ func (x *ListDeadLettersResponse) String() string {
 func (*ListDeadLettersResponse) ProtoMessage() {}
 
 func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[48]
+	mi := &file_switchyard_v1_config_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3662,7 +3815,7 @@ func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{48}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
@@ -3688,7 +3841,7 @@ type GetDeadLetterRequest struct {
 
 func (x *GetDeadLetterRequest) Reset() {
 	*x = GetDeadLetterRequest{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[49]
+	mi := &file_switchyard_v1_config_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3700,7 +3853,7 @@ func (x *GetDeadLetterRequest) String() string {
 func (*GetDeadLetterRequest) ProtoMessage() {}
 
 func (x *GetDeadLetterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[49]
+	mi := &file_switchyard_v1_config_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3713,7 +3866,7 @@ func (x *GetDeadLetterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeadLetterRequest.ProtoReflect.Descriptor instead.
 func (*GetDeadLetterRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{49}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GetDeadLetterRequest) GetId() string {
@@ -3732,7 +3885,7 @@ type RedriveDeadLettersRequest struct {
 
 func (x *RedriveDeadLettersRequest) Reset() {
 	*x = RedriveDeadLettersRequest{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[50]
+	mi := &file_switchyard_v1_config_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3744,7 +3897,7 @@ func (x *RedriveDeadLettersRequest) String() string {
 func (*RedriveDeadLettersRequest) ProtoMessage() {}
 
 func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[50]
+	mi := &file_switchyard_v1_config_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3757,7 +3910,7 @@ func (x *RedriveDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{50}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RedriveDeadLettersRequest) GetSelector() *DeadLetterSelector {
@@ -3779,7 +3932,7 @@ type RedriveDeadLettersResponse struct {
 
 func (x *RedriveDeadLettersResponse) Reset() {
 	*x = RedriveDeadLettersResponse{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[51]
+	mi := &file_switchyard_v1_config_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3791,7 +3944,7 @@ func (x *RedriveDeadLettersResponse) String() string {
 func (*RedriveDeadLettersResponse) ProtoMessage() {}
 
 func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[51]
+	mi := &file_switchyard_v1_config_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3804,7 +3957,7 @@ func (x *RedriveDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedriveDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*RedriveDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{51}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RedriveDeadLettersResponse) GetRedriven() int32 {
@@ -3839,7 +3992,7 @@ type SkippedDeadLetter struct {
 
 func (x *SkippedDeadLetter) Reset() {
 	*x = SkippedDeadLetter{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[52]
+	mi := &file_switchyard_v1_config_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3851,7 +4004,7 @@ func (x *SkippedDeadLetter) String() string {
 func (*SkippedDeadLetter) ProtoMessage() {}
 
 func (x *SkippedDeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[52]
+	mi := &file_switchyard_v1_config_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3864,7 +4017,7 @@ func (x *SkippedDeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkippedDeadLetter.ProtoReflect.Descriptor instead.
 func (*SkippedDeadLetter) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{52}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SkippedDeadLetter) GetId() string {
@@ -3890,7 +4043,7 @@ type PurgeDeadLettersRequest struct {
 
 func (x *PurgeDeadLettersRequest) Reset() {
 	*x = PurgeDeadLettersRequest{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[53]
+	mi := &file_switchyard_v1_config_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3902,7 +4055,7 @@ func (x *PurgeDeadLettersRequest) String() string {
 func (*PurgeDeadLettersRequest) ProtoMessage() {}
 
 func (x *PurgeDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[53]
+	mi := &file_switchyard_v1_config_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3915,7 +4068,7 @@ func (x *PurgeDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*PurgeDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{53}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PurgeDeadLettersRequest) GetSelector() *DeadLetterSelector {
@@ -3934,7 +4087,7 @@ type PurgeDeadLettersResponse struct {
 
 func (x *PurgeDeadLettersResponse) Reset() {
 	*x = PurgeDeadLettersResponse{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[54]
+	mi := &file_switchyard_v1_config_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3946,7 +4099,7 @@ func (x *PurgeDeadLettersResponse) String() string {
 func (*PurgeDeadLettersResponse) ProtoMessage() {}
 
 func (x *PurgeDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[54]
+	mi := &file_switchyard_v1_config_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3959,7 +4112,7 @@ func (x *PurgeDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PurgeDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*PurgeDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{54}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PurgeDeadLettersResponse) GetPurged() int32 {
@@ -3991,7 +4144,7 @@ type ReplayEventsRequest struct {
 
 func (x *ReplayEventsRequest) Reset() {
 	*x = ReplayEventsRequest{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[55]
+	mi := &file_switchyard_v1_config_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4003,7 +4156,7 @@ func (x *ReplayEventsRequest) String() string {
 func (*ReplayEventsRequest) ProtoMessage() {}
 
 func (x *ReplayEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[55]
+	mi := &file_switchyard_v1_config_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4016,7 +4169,7 @@ func (x *ReplayEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayEventsRequest.ProtoReflect.Descriptor instead.
 func (*ReplayEventsRequest) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{55}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ReplayEventsRequest) GetBus() string {
@@ -4065,7 +4218,7 @@ type ReplayEventsResponse struct {
 
 func (x *ReplayEventsResponse) Reset() {
 	*x = ReplayEventsResponse{}
-	mi := &file_switchyard_v1_config_proto_msgTypes[56]
+	mi := &file_switchyard_v1_config_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4077,7 +4230,7 @@ func (x *ReplayEventsResponse) String() string {
 func (*ReplayEventsResponse) ProtoMessage() {}
 
 func (x *ReplayEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchyard_v1_config_proto_msgTypes[56]
+	mi := &file_switchyard_v1_config_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4090,7 +4243,7 @@ func (x *ReplayEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayEventsResponse.ProtoReflect.Descriptor instead.
 func (*ReplayEventsResponse) Descriptor() ([]byte, []int) {
-	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{56}
+	return file_switchyard_v1_config_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ReplayEventsResponse) GetReplayId() string {
@@ -4305,7 +4458,7 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x15GetDeliveriesResponse\x127\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2\x17.switchyard.v1.DeliveryR\n" +
-	"deliveries\"\x80\x05\n" +
+	"deliveries\"\xba\x05\n" +
 	"\bDelivery\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
 	"\fevent_source\x18\x02 \x01(\tR\veventSource\x12\x10\n" +
@@ -4326,7 +4479,19 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12#\n" +
 	"\rredrive_count\x18\x0f \x01(\x05R\fredriveCount\x12\x1b\n" +
-	"\treplay_id\x18\x10 \x01(\tR\breplayId\"\xe6\x01\n" +
+	"\treplay_id\x18\x10 \x01(\tR\breplayId\x128\n" +
+	"\arequest\x18\x11 \x01(\v2\x1e.switchyard.v1.DeliveryRequestR\arequest\"\xf4\x01\n" +
+	"\x0fDeliveryRequest\x12\x1f\n" +
+	"\vpath_values\x18\x01 \x03(\tR\n" +
+	"pathValues\x122\n" +
+	"\aheaders\x18\x02 \x03(\v2\x18.switchyard.v1.HttpFieldR\aheaders\x12.\n" +
+	"\x05query\x18\x03 \x03(\v2\x18.switchyard.v1.HttpFieldR\x05query\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04body\x18\x05 \x01(\tR\x04body\x12%\n" +
+	"\x0ebody_truncated\x18\x06 \x01(\bR\rbodyTruncated\"5\n" +
+	"\tHttpField\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xe6\x01\n" +
 	"\aAttempt\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x129\n" +
 	"\n" +
@@ -4492,7 +4657,7 @@ func file_switchyard_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_switchyard_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
+var file_switchyard_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_switchyard_v1_config_proto_goTypes = []any{
 	(Network)(0),                        // 0: switchyard.v1.Network
 	(ConnectionState)(0),                // 1: switchyard.v1.ConnectionState
@@ -4544,63 +4709,65 @@ var file_switchyard_v1_config_proto_goTypes = []any{
 	(*GetDeliveriesRequest)(nil),        // 47: switchyard.v1.GetDeliveriesRequest
 	(*GetDeliveriesResponse)(nil),       // 48: switchyard.v1.GetDeliveriesResponse
 	(*Delivery)(nil),                    // 49: switchyard.v1.Delivery
-	(*Attempt)(nil),                     // 50: switchyard.v1.Attempt
-	(*DeadLetter)(nil),                  // 51: switchyard.v1.DeadLetter
-	(*DeadLetterRequest)(nil),           // 52: switchyard.v1.DeadLetterRequest
-	(*DeadLetterSelector)(nil),          // 53: switchyard.v1.DeadLetterSelector
-	(*ListDeadLettersRequest)(nil),      // 54: switchyard.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),     // 55: switchyard.v1.ListDeadLettersResponse
-	(*GetDeadLetterRequest)(nil),        // 56: switchyard.v1.GetDeadLetterRequest
-	(*RedriveDeadLettersRequest)(nil),   // 57: switchyard.v1.RedriveDeadLettersRequest
-	(*RedriveDeadLettersResponse)(nil),  // 58: switchyard.v1.RedriveDeadLettersResponse
-	(*SkippedDeadLetter)(nil),           // 59: switchyard.v1.SkippedDeadLetter
-	(*PurgeDeadLettersRequest)(nil),     // 60: switchyard.v1.PurgeDeadLettersRequest
-	(*PurgeDeadLettersResponse)(nil),    // 61: switchyard.v1.PurgeDeadLettersResponse
-	(*ReplayEventsRequest)(nil),         // 62: switchyard.v1.ReplayEventsRequest
-	(*ReplayEventsResponse)(nil),        // 63: switchyard.v1.ReplayEventsResponse
-	nil,                                 // 64: switchyard.v1.Target.HeadersEntry
-	nil,                                 // 65: switchyard.v1.Target.QueryEntry
-	nil,                                 // 66: switchyard.v1.InputTemplate.PathsEntry
-	nil,                                 // 67: switchyard.v1.FormBody.FieldsEntry
-	nil,                                 // 68: switchyard.v1.DeadLetterRequest.HeadersEntry
-	nil,                                 // 69: switchyard.v1.DeadLetterRequest.QueryEntry
-	(*timestamppb.Timestamp)(nil),       // 70: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 71: google.protobuf.Duration
+	(*DeliveryRequest)(nil),             // 50: switchyard.v1.DeliveryRequest
+	(*HttpField)(nil),                   // 51: switchyard.v1.HttpField
+	(*Attempt)(nil),                     // 52: switchyard.v1.Attempt
+	(*DeadLetter)(nil),                  // 53: switchyard.v1.DeadLetter
+	(*DeadLetterRequest)(nil),           // 54: switchyard.v1.DeadLetterRequest
+	(*DeadLetterSelector)(nil),          // 55: switchyard.v1.DeadLetterSelector
+	(*ListDeadLettersRequest)(nil),      // 56: switchyard.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),     // 57: switchyard.v1.ListDeadLettersResponse
+	(*GetDeadLetterRequest)(nil),        // 58: switchyard.v1.GetDeadLetterRequest
+	(*RedriveDeadLettersRequest)(nil),   // 59: switchyard.v1.RedriveDeadLettersRequest
+	(*RedriveDeadLettersResponse)(nil),  // 60: switchyard.v1.RedriveDeadLettersResponse
+	(*SkippedDeadLetter)(nil),           // 61: switchyard.v1.SkippedDeadLetter
+	(*PurgeDeadLettersRequest)(nil),     // 62: switchyard.v1.PurgeDeadLettersRequest
+	(*PurgeDeadLettersResponse)(nil),    // 63: switchyard.v1.PurgeDeadLettersResponse
+	(*ReplayEventsRequest)(nil),         // 64: switchyard.v1.ReplayEventsRequest
+	(*ReplayEventsResponse)(nil),        // 65: switchyard.v1.ReplayEventsResponse
+	nil,                                 // 66: switchyard.v1.Target.HeadersEntry
+	nil,                                 // 67: switchyard.v1.Target.QueryEntry
+	nil,                                 // 68: switchyard.v1.InputTemplate.PathsEntry
+	nil,                                 // 69: switchyard.v1.FormBody.FieldsEntry
+	nil,                                 // 70: switchyard.v1.DeadLetterRequest.HeadersEntry
+	nil,                                 // 71: switchyard.v1.DeadLetterRequest.QueryEntry
+	(*timestamppb.Timestamp)(nil),       // 72: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 73: google.protobuf.Duration
 }
 var file_switchyard_v1_config_proto_depIdxs = []int32{
-	70, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
-	70, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
+	72, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
+	72, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
 	9,  // 2: switchyard.v1.Connection.basic:type_name -> switchyard.v1.BasicAuth
 	10, // 3: switchyard.v1.Connection.api_key:type_name -> switchyard.v1.ApiKeyAuth
 	11, // 4: switchyard.v1.Connection.oauth_client_credentials:type_name -> switchyard.v1.OAuthClientCredentials
 	12, // 5: switchyard.v1.Connection.invocation_parameters:type_name -> switchyard.v1.Parameter
 	0,  // 6: switchyard.v1.Connection.network:type_name -> switchyard.v1.Network
 	1,  // 7: switchyard.v1.Connection.state:type_name -> switchyard.v1.ConnectionState
-	70, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	70, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
+	72, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	72, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: switchyard.v1.OAuthClientCredentials.client_auth:type_name -> switchyard.v1.ClientAuth
 	12, // 11: switchyard.v1.OAuthClientCredentials.token_parameters:type_name -> switchyard.v1.Parameter
 	3,  // 12: switchyard.v1.Parameter.location:type_name -> switchyard.v1.ParameterLocation
-	71, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
-	70, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
-	70, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
+	73, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
+	72, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
+	72, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 16: switchyard.v1.ApiDestination.circuit_state:type_name -> switchyard.v1.CircuitState
-	70, // 17: switchyard.v1.ApiDestination.circuit_change_time:type_name -> google.protobuf.Timestamp
+	72, // 17: switchyard.v1.ApiDestination.circuit_change_time:type_name -> google.protobuf.Timestamp
 	5,  // 18: switchyard.v1.Rule.state:type_name -> switchyard.v1.RuleState
 	15, // 19: switchyard.v1.Rule.targets:type_name -> switchyard.v1.Target
-	70, // 20: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
-	70, // 21: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
-	64, // 22: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
-	65, // 23: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
+	72, // 20: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
+	72, // 21: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
+	66, // 22: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
+	67, // 23: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
 	16, // 24: switchyard.v1.Target.input:type_name -> switchyard.v1.Input
 	19, // 25: switchyard.v1.Target.retry_policy:type_name -> switchyard.v1.RetryPolicy
 	17, // 26: switchyard.v1.Input.template:type_name -> switchyard.v1.InputTemplate
 	18, // 27: switchyard.v1.Input.form:type_name -> switchyard.v1.FormBody
-	66, // 28: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
-	67, // 29: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
-	71, // 30: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
-	71, // 31: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
-	71, // 32: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
+	68, // 28: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
+	69, // 29: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
+	73, // 30: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
+	73, // 31: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
+	73, // 32: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
 	7,  // 33: switchyard.v1.CreateBusRequest.bus:type_name -> switchyard.v1.Bus
 	7,  // 34: switchyard.v1.ListBusesResponse.buses:type_name -> switchyard.v1.Bus
 	7,  // 35: switchyard.v1.UpdateBusRequest.bus:type_name -> switchyard.v1.Bus
@@ -4615,85 +4782,88 @@ var file_switchyard_v1_config_proto_depIdxs = []int32{
 	14, // 44: switchyard.v1.UpdateRuleRequest.rule:type_name -> switchyard.v1.Rule
 	49, // 45: switchyard.v1.GetDeliveriesResponse.deliveries:type_name -> switchyard.v1.Delivery
 	6,  // 46: switchyard.v1.Delivery.state:type_name -> switchyard.v1.DeliveryState
-	50, // 47: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
-	70, // 48: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	70, // 49: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	70, // 50: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
-	70, // 51: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
-	71, // 52: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
-	70, // 53: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
-	70, // 54: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
-	70, // 55: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
-	52, // 56: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
-	68, // 57: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
-	69, // 58: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
-	70, // 59: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
-	70, // 60: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
-	51, // 61: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
-	53, // 62: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
-	59, // 63: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
-	53, // 64: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
-	70, // 65: switchyard.v1.ReplayEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	70, // 66: switchyard.v1.ReplayEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	20, // 67: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
-	21, // 68: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
-	22, // 69: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
-	24, // 70: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
-	25, // 71: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
-	26, // 72: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
-	27, // 73: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
-	28, // 74: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
-	30, // 75: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
-	31, // 76: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
-	32, // 77: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
-	33, // 78: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
-	34, // 79: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
-	36, // 80: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
-	37, // 81: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
-	38, // 82: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
-	39, // 83: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
-	40, // 84: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
-	42, // 85: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
-	43, // 86: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
-	45, // 87: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
-	47, // 88: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
-	54, // 89: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
-	56, // 90: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
-	57, // 91: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
-	60, // 92: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
-	62, // 93: switchyard.v1.ConfigService.ReplayEvents:input_type -> switchyard.v1.ReplayEventsRequest
-	7,  // 94: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
-	7,  // 95: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
-	23, // 96: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
-	7,  // 97: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
-	44, // 98: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
-	8,  // 99: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
-	8,  // 100: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
-	29, // 101: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
-	8,  // 102: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
-	44, // 103: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
-	13, // 104: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
-	13, // 105: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
-	35, // 106: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
-	13, // 107: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
-	44, // 108: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
-	14, // 109: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
-	14, // 110: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
-	41, // 111: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
-	14, // 112: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
-	44, // 113: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
-	46, // 114: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
-	48, // 115: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
-	55, // 116: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
-	51, // 117: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
-	58, // 118: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
-	61, // 119: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
-	63, // 120: switchyard.v1.ConfigService.ReplayEvents:output_type -> switchyard.v1.ReplayEventsResponse
-	94, // [94:121] is the sub-list for method output_type
-	67, // [67:94] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	52, // 47: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
+	72, // 48: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	72, // 49: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	72, // 50: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	50, // 51: switchyard.v1.Delivery.request:type_name -> switchyard.v1.DeliveryRequest
+	51, // 52: switchyard.v1.DeliveryRequest.headers:type_name -> switchyard.v1.HttpField
+	51, // 53: switchyard.v1.DeliveryRequest.query:type_name -> switchyard.v1.HttpField
+	72, // 54: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
+	73, // 55: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
+	72, // 56: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
+	72, // 57: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
+	72, // 58: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
+	54, // 59: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
+	70, // 60: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
+	71, // 61: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
+	72, // 62: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
+	72, // 63: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
+	53, // 64: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
+	55, // 65: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	61, // 66: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
+	55, // 67: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	72, // 68: switchyard.v1.ReplayEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	72, // 69: switchyard.v1.ReplayEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	20, // 70: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
+	21, // 71: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
+	22, // 72: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
+	24, // 73: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
+	25, // 74: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
+	26, // 75: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
+	27, // 76: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
+	28, // 77: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
+	30, // 78: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
+	31, // 79: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
+	32, // 80: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
+	33, // 81: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
+	34, // 82: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
+	36, // 83: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
+	37, // 84: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
+	38, // 85: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
+	39, // 86: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
+	40, // 87: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
+	42, // 88: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
+	43, // 89: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
+	45, // 90: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
+	47, // 91: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
+	56, // 92: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
+	58, // 93: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
+	59, // 94: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
+	62, // 95: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
+	64, // 96: switchyard.v1.ConfigService.ReplayEvents:input_type -> switchyard.v1.ReplayEventsRequest
+	7,  // 97: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
+	7,  // 98: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
+	23, // 99: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
+	7,  // 100: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
+	44, // 101: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
+	8,  // 102: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
+	8,  // 103: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
+	29, // 104: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
+	8,  // 105: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
+	44, // 106: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
+	13, // 107: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
+	13, // 108: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
+	35, // 109: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
+	13, // 110: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
+	44, // 111: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
+	14, // 112: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
+	14, // 113: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
+	41, // 114: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
+	14, // 115: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
+	44, // 116: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
+	46, // 117: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
+	48, // 118: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
+	57, // 119: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
+	53, // 120: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
+	60, // 121: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
+	63, // 122: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
+	65, // 123: switchyard.v1.ConfigService.ReplayEvents:output_type -> switchyard.v1.ReplayEventsResponse
+	97, // [97:124] is the sub-list for method output_type
+	70, // [70:97] is the sub-list for method input_type
+	70, // [70:70] is the sub-list for extension type_name
+	70, // [70:70] is the sub-list for extension extendee
+	0,  // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_config_proto_init() }
@@ -4720,7 +4890,7 @@ func file_switchyard_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_config_proto_rawDesc), len(file_switchyard_v1_config_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   63,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

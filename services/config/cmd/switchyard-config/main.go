@@ -44,6 +44,7 @@ type options struct {
 	rotateSecrets     bool
 	internalTokenFile string
 	eventsMaxAge      time.Duration
+	recordTTL         time.Duration
 	logFormat         string
 	logLevel          slog.Level
 }
@@ -74,6 +75,8 @@ func parseFlags(args []string) (options, error) {
 		"file holding the token that Resolver callers present; env "+config.EnvInternalToken+" wins")
 	// The other services only create missing streams, so this value
 	// holds whatever options they start with.
+	fs.DurationVar(&o.recordTTL, "delivery-record-ttl", 7*24*time.Hour,
+		"how long `deliveries get` can show a delivery after its last change, such as 48h")
 	fs.DurationVar(&o.eventsMaxAge, "events-max-age", 7*24*time.Hour,
 		"how long the EVENTS stream keeps events for replay, such as 72h")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: json or text")
@@ -83,6 +86,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.logFormat != "json" && o.logFormat != "text" {
 		return o, fmt.Errorf("--log-format %q: use json or text", o.logFormat)
+	}
+	if o.recordTTL < time.Minute {
+		return o, fmt.Errorf("--delivery-record-ttl %s: use at least 1m", o.recordTTL)
 	}
 	if o.eventsMaxAge < streams.MinEventsMaxAge {
 		return o, fmt.Errorf("--events-max-age %s: use at least %s, the streams' duplicate window",
@@ -124,7 +130,10 @@ func run(ctx context.Context, args []string) error {
 		Listen:        o.listen,
 		SecretKeys:    keys,
 		InternalToken: token,
-		StreamOptions: streams.Options{EventsMaxAge: o.eventsMaxAge},
+		StreamOptions: streams.Options{
+			EventsMaxAge:      o.eventsMaxAge,
+			DeliveryRecordTTL: o.recordTTL,
+		},
 	})
 	if err != nil {
 		return err
