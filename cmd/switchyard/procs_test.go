@@ -136,7 +136,10 @@ func TestSeparateProcessesStartBuild(t *testing.T) {
 		"SWITCHYARD_SECRET_KEY=" + base64.StdEncoding.EncodeToString(randomText(t, 32)),
 		"SWITCHYARD_INTERNAL_TOKEN=" + hex.EncodeToString(randomText(t, 16)),
 	}
-	startProcess(t, dir, "switchyard-config", env, "--listen", configAddr)
+	// Each binary also serves /metrics; port 0 keeps the test clear of a
+	// running installation's default ports.
+	metrics := []string{"--metrics-listen", "127.0.0.1:0"}
+	startProcess(t, dir, "switchyard-config", env, append(metrics, "--listen", configAddr)...)
 	c := cli{t: t, server: configAddr, ingest: "http://" + ingestAddr,
 		env: map[string]string{"JENKINS_TOKEN": jenkinsToken}}
 	waitFor(t, 30*time.Second, func() (bool, string) {
@@ -147,9 +150,9 @@ func TestSeparateProcessesStartBuild(t *testing.T) {
 	// The rule engine loads every rule before it takes the first event,
 	// so creating the rule first leaves no race with its change notice.
 	createWalkthroughConfig(t, c, jenkinsURL)
-	startProcess(t, dir, "switchyard-ingest", env, "--listen", ingestAddr)
-	startProcess(t, dir, "switchyard-ruleengine", env)
-	startProcess(t, dir, "switchyard-delivery", env)
+	startProcess(t, dir, "switchyard-ingest", env, append(metrics, "--listen", ingestAddr)...)
+	startProcess(t, dir, "switchyard-ruleengine", env, metrics...)
+	startProcess(t, dir, "switchyard-delivery", env, metrics...)
 	waitFor(t, 30*time.Second, func() (bool, string) {
 		resp, err := http.Get(c.ingest + "/readyz")
 		if err != nil {

@@ -32,6 +32,10 @@ type ruleFlags struct {
 	headers     []string
 	queries     []string
 	inputPath   string
+	template    string
+	vars        []string
+	formFields  []string
+	formJSON    []string
 	contentType string
 	maxAttempts int32
 	maxAge      time.Duration
@@ -61,6 +65,17 @@ func (f *ruleFlags) register(fs *pflag.FlagSet, update bool) {
 		"target: query parameter NAME=VALUE, VALUE a constant or JSON path (repeatable)")
 	fs.StringVar(&f.inputPath, "input-path", "",
 		"target: send the part of the event at this JSON path, such as $.data, instead of the whole event")
+	fs.StringVar(&f.template, "input-template", "",
+		"target: send this template, TEMPLATE, @FILE or @-, with <name> placeholders "+
+			"for --template-var variables; JSON escaping when the content type is JSON")
+	fs.StringArrayVar(&f.vars, "template-var", nil,
+		"target: template variable NAME=JSON_PATH for --input-template and --form-json-field (repeatable)")
+	fs.StringArrayVar(&f.formFields, "form-field", nil,
+		"target: form field NAME=VALUE, VALUE a constant or JSON path; sends "+
+			"application/x-www-form-urlencoded (repeatable)")
+	fs.StringArrayVar(&f.formJSON, "form-json-field", nil,
+		"target: form field NAME=TEMPLATE whose value is a JSON template, such as Jenkins' "+
+			"json field of /build (repeatable)")
 	fs.StringVar(&f.contentType, "content-type", "",
 		"target: request content type (default application/json)")
 	fs.Int32Var(&f.maxAttempts, "max-attempts", 185, "target: retries after the first attempt, 0 to 185")
@@ -97,7 +112,7 @@ func (f *ruleFlags) apply(a *app, fs *pflag.FlagSet, r *v1.Rule) error {
 		}
 		r.Targets = targets
 	}
-	return f.applyTargetOptions(fs, r.GetTargets())
+	return f.applyTargetOptions(a, fs, r.GetTargets())
 }
 
 // readPattern reads and validates an event pattern, returning it as
@@ -157,7 +172,7 @@ func (f *ruleFlags) buildTargets(old []*v1.Target) ([]*v1.Target, error) {
 }
 
 // applyTargetOptions sets the target flags given on every target.
-func (f *ruleFlags) applyTargetOptions(fs *pflag.FlagSet, targets []*v1.Target) error {
+func (f *ruleFlags) applyTargetOptions(a *app, fs *pflag.FlagSet, targets []*v1.Target) error {
 	headers, err := parseKeyValues("target-header", f.headers)
 	if err != nil {
 		return err
@@ -174,6 +189,10 @@ func (f *ruleFlags) applyTargetOptions(fs *pflag.FlagSet, targets []*v1.Target) 
 	if err != nil {
 		return err
 	}
+	input, inputChanged, err := f.input(a, fs)
+	if err != nil {
+		return err
+	}
 
 	for _, t := range targets {
 		if fs.Changed("path-value") {
@@ -185,8 +204,11 @@ func (f *ruleFlags) applyTargetOptions(fs *pflag.FlagSet, targets []*v1.Target) 
 		if fs.Changed("target-query") {
 			t.Query = maps.Clone(query)
 		}
-		if fs.Changed("input-path") {
-			t.Input = inputPath(f.inputPath)
+		if inputChanged {
+			t.Input = nil
+			if input != nil {
+				t.Input = proto.CloneOf(input)
+			}
 		}
 		if fs.Changed("content-type") {
 			t.ContentType = f.contentType
@@ -264,6 +286,68 @@ func inputPath(path string) *v1.Input {
 	return &v1.Input{Kind: &v1.Input_Path{Path: path}}
 }
 
+// input returns the body that the input flags select, and whether any
+// was given. The kinds exclude each other, since a body has one source.
+func (f *ruleFlags) input(a *app, fs *pflag.FlagSet) (*v1.Input, bool, error) {
+	var kinds []string
+	for _, name := range []string{"input-path", "input-template", "form-field", "form-json-field"} {
+		if fs.Changed(name) {
+			kinds = append(kinds, "--"+name)
+		}
+	}
+	if fs.Changed("form-field") && fs.Changed("form-json-field") {
+		kinds = kinds[:len(kinds)-1]
+	}
+	if len(kinds) > 1 {
+		return nil, false, usagef("use one of %s: a body has one source", strings.Join(kinds, ", "))
+	}
+	if fs.Changed("template-var") && !fs.Changed("input-template") && !fs.Changed("form-json-field") {
+		return nil, false, usagef("--template-var needs --input-template or --form-json-field")
+	}
+	vars, err := parseKeyValues("template-var", f.vars)
+	if err != nil {
+		return nil, false, err
+	}
+
+	switch {
+	case fs.Changed("input-path"):
+		return inputPath(f.inputPath), true, nil
+	case fs.Changed("input-template"):
+		text, err := a.readSource("input-template", f.template)
+		if err != nil {
+			return nil, false, err
+		}
+		tmpl := &v1.InputTemplate{Paths: vars, Template: string(text)}
+		return &v1.Input{Kind: &v1.Input_Template{Template: tmpl}}, true, nil
+	case fs.Changed("form-field") || fs.Changed("form-json-field"):
+		form, err := f.formBody(vars)
+		if err != nil {
+			return nil, false, err
+		}
+		return &v1.Input{Kind: &v1.Input_Form{Form: form}}, true, nil
+	}
+	return nil, false, nil
+}
+
+func (f *ruleFlags) formBody(vars map[string]string) (*v1.FormBody, error) {
+	fields, err := parseKeyValues("form-field", f.formFields)
+	if err != nil {
+		return nil, err
+	}
+	templates, err := parseKeyValues("form-json-field", f.formJSON)
+	if err != nil {
+		return nil, err
+	}
+	form := &v1.FormBody{Fields: fields}
+	for name, text := range templates {
+		if form.JsonFields == nil {
+			form.JsonFields = make(map[string]*v1.InputTemplate)
+		}
+		form.JsonFields[name] = &v1.InputTemplate{Paths: maps.Clone(vars), Template: text}
+	}
+	return form, nil
+}
+
 func targetIDs(targets []*v1.Target) string {
 	ids := make([]string, len(targets))
 	for i, t := range targets {
@@ -328,7 +412,8 @@ func inputText(in *v1.Input) string {
 	case *v1.Input_Template:
 		return "template " + in.GetTemplate().GetTemplate()
 	case *v1.Input_Form:
-		return "form with " + itoa(int32(len(in.GetForm().GetFields()))) + " fields"
+		form := in.GetForm()
+		return "form with " + itoa(int32(len(form.GetFields())+len(form.GetJsonFields()))) + " fields"
 	}
 	return "whole event (default)"
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -85,6 +86,21 @@ func TestJenkinsReceivesParameters(t *testing.T) {
 					`{"name": "COMMIT", "value": "` + pushCommit + `"}]}`}),
 			},
 			wantRule: "none",
+		},
+		{
+			name: "build with json field from the event",
+			url:  base + "/job/" + pushRepository + "/build",
+			target: &v1.Target{
+				Input: &v1.Input{Kind: &v1.Input_Form{Form: &v1.FormBody{
+					JsonFields: map[string]*v1.InputTemplate{"json": {
+						Paths: map[string]string{"ref": "$.data.ref", "commit": "$.data.after"},
+						Template: `{"parameter": [{"name": "BRANCH", "value": "<ref>"}, ` +
+							`{"name": "COMMIT", "value": "<commit>"}, ` +
+							`{"name": "RULE", "value": "<switchyard.rule>"}]}`,
+					}},
+				}}},
+			},
+			wantRule: "build-on-push",
 		},
 	}
 	for _, tt := range tests {
@@ -171,5 +187,50 @@ func sendLikeDelivery(t *testing.T, rawURL string, r *internalv1.RenderedRequest
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST %s: status %d, want 201", u.Redacted(), resp.StatusCode)
+	}
+}
+
+func TestFormJSONFieldEscapesHostileValue(t *testing.T) {
+	hostile := "a\"b\\c\nd&e=f+g%h</script>"
+	event, err := json.Marshal(map[string]any{"data": map[string]any{"ref": hostile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := &v1.Target{Input: &v1.Input{Kind: &v1.Input_Form{Form: &v1.FormBody{
+		JsonFields: map[string]*v1.InputTemplate{"json": {
+			Paths:    map[string]string{"ref": "$.data.ref"},
+			Template: `{"parameter": [{"name": "BRANCH", "value": "<ref>"}]}`,
+		}},
+	}}}}
+	if err := ValidateTarget(target); err != nil {
+		t.Fatalf("ValidateTarget: %v", err)
+	}
+	r, err := Request(event, Meta{}, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	form, err := url.ParseQuery(string(r.GetBody()))
+	if err != nil {
+		t.Fatalf("body is not a form: %v", err)
+	}
+	var got struct {
+		Parameter []struct{ Value string } `json:"parameter"`
+	}
+	if err := json.Unmarshal([]byte(form.Get("json")), &got); err != nil {
+		t.Fatalf("json field is not JSON: %v", err)
+	}
+	if len(got.Parameter) != 1 || got.Parameter[0].Value != hostile {
+		t.Errorf("json field parameters = %+v, want the value %q", got.Parameter, hostile)
+	}
+}
+
+func TestFormJSONFieldUnknownVariable(t *testing.T) {
+	target := &v1.Target{Input: &v1.Input{Kind: &v1.Input_Form{Form: &v1.FormBody{
+		JsonFields: map[string]*v1.InputTemplate{"json": {Template: `{"a": "<nope>"}`}},
+	}}}}
+	err := ValidateTarget(target)
+	if err == nil || !strings.Contains(err.Error(), `input.form.json_fields["json"]`) {
+		t.Errorf("ValidateTarget = %v, want an error naming the json field", err)
 	}
 }

@@ -211,7 +211,7 @@ func (d *document) body(in *v1.Input, meta Meta, f format) ([]byte, error) {
 		return []byte(kind.Constant), nil
 
 	case *v1.Input_Form:
-		return d.form(kind.Form)
+		return d.form(kind.Form, meta)
 
 	case *v1.Input_Template:
 		body, err := d.template(kind.Template, meta, f)
@@ -249,14 +249,21 @@ func (d *document) selectBody(path string, asJSONText bool) ([]byte, error) {
 
 // form renders form fields as an application/x-www-form-urlencoded body,
 // with the fields in name order.
-func (d *document) form(f *v1.FormBody) ([]byte, error) {
-	values := make(url.Values, len(f.GetFields()))
+func (d *document) form(f *v1.FormBody, meta Meta) ([]byte, error) {
+	values := make(url.Values, len(f.GetFields())+len(f.GetJsonFields()))
 	for name, spec := range f.GetFields() {
 		v, err := d.value(spec)
 		if err != nil {
 			return nil, &FieldError{Field: fmt.Sprintf("input.form.fields[%q]", name), Err: err}
 		}
 		values.Set(name, v)
+	}
+	for name, t := range f.GetJsonFields() {
+		v, err := d.template(t, meta, formatJSON)
+		if err != nil {
+			return nil, &FieldError{Field: fmt.Sprintf("input.form.json_fields[%q]", name), Err: err}
+		}
+		values.Set(name, string(v))
 	}
 	return []byte(values.Encode()), nil
 }

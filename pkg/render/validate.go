@@ -3,6 +3,8 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -115,7 +117,7 @@ func checkInput(in *v1.Input, f format) error {
 		return checkForm(kind.Form)
 
 	case *v1.Input_Template:
-		return checkTemplate(kind.Template, f)
+		return checkTemplate("input.template", kind.Template, f)
 	}
 	return nil
 }
@@ -133,7 +135,7 @@ func checkConstant(constant string, jsonMode bool) error {
 }
 
 func checkForm(f *v1.FormBody) error {
-	if n := len(f.GetFields()); n > MaxVariables {
+	if n := len(f.GetFields()) + len(f.GetJsonFields()); n > MaxVariables {
 		return fieldErrorf("input.form.fields", "%w: %d fields; the maximum is %d",
 			ErrTooLarge, n, MaxVariables)
 	}
@@ -143,15 +145,27 @@ func checkForm(f *v1.FormBody) error {
 			return err
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(f.GetJsonFields())) {
+		t := f.GetJsonFields()[name]
+		if _, dup := f.GetFields()[name]; dup {
+			return fieldErrorf(fmt.Sprintf("input.form.json_fields[%q]", name),
+				"%w: the field is also in input.form.fields; give it once", ErrInvalidVariable)
+		}
+		field := fmt.Sprintf("input.form.json_fields[%q]", name)
+		if err := checkTemplate(field, t, formatJSON); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-func checkTemplate(t *v1.InputTemplate, f format) error {
-	if err := checkVariables(t.GetPaths()); err != nil {
+// checkTemplate checks the template at field, rendered in format f.
+func checkTemplate(field string, t *v1.InputTemplate, f format) error {
+	if err := checkVariables(field+".paths", t.GetPaths()); err != nil {
 		return err
 	}
 	if n := len(t.GetTemplate()); n > MaxTemplateSize {
-		return fieldErrorf("input.template", "%w: the template has %d bytes; the maximum is %d",
+		return fieldErrorf(field, "%w: the template has %d bytes; the maximum is %d",
 			ErrTooLarge, n, MaxTemplateSize)
 	}
 
@@ -159,23 +173,23 @@ func checkTemplate(t *v1.InputTemplate, f format) error {
 	for _, s := range segments {
 		_, declared := t.GetPaths()[s.variable]
 		if s.variable != "" && !declared && !isBuiltin(s.variable) {
-			return fieldErrorf("input.template", "%w <%s>; declare it in input.template.paths, "+
-				`or write \<%s> for the literal text`, ErrUnknownVariable, s.variable, s.variable)
+			return fieldErrorf(field, "%w <%s>; declare it in %s.paths, "+
+				`or write \<%s> for the literal text`, ErrUnknownVariable, s.variable, field, s.variable)
 		}
 	}
 	if f == formatJSON {
-		return checkTemplateJSON(segments)
+		return checkTemplateJSON(field, segments)
 	}
 	return nil
 }
 
-func checkVariables(paths map[string]string) error {
+func checkVariables(prefix string, paths map[string]string) error {
 	if n := len(paths); n > MaxVariables {
-		return fieldErrorf("input.template.paths", "%w: %d variables; the maximum is %d",
+		return fieldErrorf(prefix, "%w: %d variables; the maximum is %d",
 			ErrTooLarge, n, MaxVariables)
 	}
 	for _, name := range sortedKeys(paths) {
-		field := fmt.Sprintf("input.template.paths[%q]", name)
+		field := fmt.Sprintf("%s[%q]", prefix, name)
 		switch {
 		case !validName(name):
 			return fieldErrorf(field, "%w: use letters, digits, _, - and ., "+
@@ -194,17 +208,17 @@ func checkVariables(paths map[string]string) error {
 // checkTemplateJSON renders a JSON template with every variable set to a
 // value of one kind, for each kind, and fails unless each result is
 // valid JSON.
-func checkTemplateJSON(segments []segment) error {
+func checkTemplateJSON(field string, segments []segment) error {
 	for _, sample := range sampleKinds {
 		value := func(string) (json.RawMessage, bool, error) {
 			return sample.value, sample.value != nil, nil
 		}
 		body, err := execute(segments, formatJSON, value)
 		if err != nil {
-			return &FieldError{Field: "input.template", Err: err}
+			return &FieldError{Field: field, Err: err}
 		}
 		if err := json.Unmarshal(body, new(any)); err != nil {
-			return fieldErrorf("input.template", "%w when the variables are %s: %v; "+
+			return fieldErrorf(field, "%w when the variables are %s: %v; "+
 				`quote placeholders that must be strings ("<name>"), or set a content_type `+
 				"that is not JSON, such as text/plain", ErrInvalidJSON, sample.kind, err)
 		}

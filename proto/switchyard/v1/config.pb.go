@@ -1513,7 +1513,11 @@ func (x *InputTemplate) GetTemplate() string {
 type FormBody struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Field name to a constant or a JSON path.
-	Fields        map[string]string `protobuf:"bytes,1,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Fields map[string]string `protobuf:"bytes,1,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Field name to a JSON template, rendered with JSON escaping and then
+	// form-encoded. Jenkins' /build takes a job's parameters this way, as
+	// json={"parameter":[{"name":"BRANCH","value":"<ref>"}]}.
+	JsonFields    map[string]*InputTemplate `protobuf:"bytes,2,rep,name=json_fields,json=jsonFields,proto3" json:"json_fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1551,6 +1555,13 @@ func (*FormBody) Descriptor() ([]byte, []int) {
 func (x *FormBody) GetFields() map[string]string {
 	if x != nil {
 		return x.Fields
+	}
+	return nil
+}
+
+func (x *FormBody) GetJsonFields() map[string]*InputTemplate {
+	if x != nil {
+		return x.JsonFields
 	}
 	return nil
 }
@@ -4379,12 +4390,17 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"PathsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x02\n" +
 	"\bFormBody\x12;\n" +
-	"\x06fields\x18\x01 \x03(\v2#.switchyard.v1.FormBody.FieldsEntryR\x06fields\x1a9\n" +
+	"\x06fields\x18\x01 \x03(\v2#.switchyard.v1.FormBody.FieldsEntryR\x06fields\x12H\n" +
+	"\vjson_fields\x18\x02 \x03(\v2'.switchyard.v1.FormBody.JsonFieldsEntryR\n" +
+	"jsonFields\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xff\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a[\n" +
+	"\x0fJsonFieldsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x122\n" +
+	"\x05value\x18\x02 \x01(\v2\x1c.switchyard.v1.InputTemplateR\x05value:\x028\x01\"\xff\x01\n" +
 	"\vRetryPolicy\x12&\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05H\x00R\vmaxAttempts\x88\x01\x01\x12=\n" +
 	"\rmax_event_age\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\vmaxEventAge\x12<\n" +
@@ -4657,7 +4673,7 @@ func file_switchyard_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_switchyard_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_switchyard_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_switchyard_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_switchyard_v1_config_proto_goTypes = []any{
 	(Network)(0),                        // 0: switchyard.v1.Network
 	(ConnectionState)(0),                // 1: switchyard.v1.ConnectionState
@@ -4729,34 +4745,35 @@ var file_switchyard_v1_config_proto_goTypes = []any{
 	nil,                                 // 67: switchyard.v1.Target.QueryEntry
 	nil,                                 // 68: switchyard.v1.InputTemplate.PathsEntry
 	nil,                                 // 69: switchyard.v1.FormBody.FieldsEntry
-	nil,                                 // 70: switchyard.v1.DeadLetterRequest.HeadersEntry
-	nil,                                 // 71: switchyard.v1.DeadLetterRequest.QueryEntry
-	(*timestamppb.Timestamp)(nil),       // 72: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 73: google.protobuf.Duration
+	nil,                                 // 70: switchyard.v1.FormBody.JsonFieldsEntry
+	nil,                                 // 71: switchyard.v1.DeadLetterRequest.HeadersEntry
+	nil,                                 // 72: switchyard.v1.DeadLetterRequest.QueryEntry
+	(*timestamppb.Timestamp)(nil),       // 73: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 74: google.protobuf.Duration
 }
 var file_switchyard_v1_config_proto_depIdxs = []int32{
-	72, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
-	72, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
+	73, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
+	73, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
 	9,  // 2: switchyard.v1.Connection.basic:type_name -> switchyard.v1.BasicAuth
 	10, // 3: switchyard.v1.Connection.api_key:type_name -> switchyard.v1.ApiKeyAuth
 	11, // 4: switchyard.v1.Connection.oauth_client_credentials:type_name -> switchyard.v1.OAuthClientCredentials
 	12, // 5: switchyard.v1.Connection.invocation_parameters:type_name -> switchyard.v1.Parameter
 	0,  // 6: switchyard.v1.Connection.network:type_name -> switchyard.v1.Network
 	1,  // 7: switchyard.v1.Connection.state:type_name -> switchyard.v1.ConnectionState
-	72, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	72, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
+	73, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	73, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: switchyard.v1.OAuthClientCredentials.client_auth:type_name -> switchyard.v1.ClientAuth
 	12, // 11: switchyard.v1.OAuthClientCredentials.token_parameters:type_name -> switchyard.v1.Parameter
 	3,  // 12: switchyard.v1.Parameter.location:type_name -> switchyard.v1.ParameterLocation
-	73, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
-	72, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
-	72, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
+	74, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
+	73, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
+	73, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 16: switchyard.v1.ApiDestination.circuit_state:type_name -> switchyard.v1.CircuitState
-	72, // 17: switchyard.v1.ApiDestination.circuit_change_time:type_name -> google.protobuf.Timestamp
+	73, // 17: switchyard.v1.ApiDestination.circuit_change_time:type_name -> google.protobuf.Timestamp
 	5,  // 18: switchyard.v1.Rule.state:type_name -> switchyard.v1.RuleState
 	15, // 19: switchyard.v1.Rule.targets:type_name -> switchyard.v1.Target
-	72, // 20: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
-	72, // 21: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
+	73, // 20: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
+	73, // 21: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
 	66, // 22: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
 	67, // 23: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
 	16, // 24: switchyard.v1.Target.input:type_name -> switchyard.v1.Input
@@ -4765,105 +4782,107 @@ var file_switchyard_v1_config_proto_depIdxs = []int32{
 	18, // 27: switchyard.v1.Input.form:type_name -> switchyard.v1.FormBody
 	68, // 28: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
 	69, // 29: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
-	73, // 30: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
-	73, // 31: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
-	73, // 32: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
-	7,  // 33: switchyard.v1.CreateBusRequest.bus:type_name -> switchyard.v1.Bus
-	7,  // 34: switchyard.v1.ListBusesResponse.buses:type_name -> switchyard.v1.Bus
-	7,  // 35: switchyard.v1.UpdateBusRequest.bus:type_name -> switchyard.v1.Bus
-	8,  // 36: switchyard.v1.CreateConnectionRequest.connection:type_name -> switchyard.v1.Connection
-	8,  // 37: switchyard.v1.ListConnectionsResponse.connections:type_name -> switchyard.v1.Connection
-	8,  // 38: switchyard.v1.UpdateConnectionRequest.connection:type_name -> switchyard.v1.Connection
-	13, // 39: switchyard.v1.CreateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
-	13, // 40: switchyard.v1.ListApiDestinationsResponse.api_destinations:type_name -> switchyard.v1.ApiDestination
-	13, // 41: switchyard.v1.UpdateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
-	14, // 42: switchyard.v1.CreateRuleRequest.rule:type_name -> switchyard.v1.Rule
-	14, // 43: switchyard.v1.ListRulesResponse.rules:type_name -> switchyard.v1.Rule
-	14, // 44: switchyard.v1.UpdateRuleRequest.rule:type_name -> switchyard.v1.Rule
-	49, // 45: switchyard.v1.GetDeliveriesResponse.deliveries:type_name -> switchyard.v1.Delivery
-	6,  // 46: switchyard.v1.Delivery.state:type_name -> switchyard.v1.DeliveryState
-	52, // 47: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
-	72, // 48: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	72, // 49: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	72, // 50: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
-	50, // 51: switchyard.v1.Delivery.request:type_name -> switchyard.v1.DeliveryRequest
-	51, // 52: switchyard.v1.DeliveryRequest.headers:type_name -> switchyard.v1.HttpField
-	51, // 53: switchyard.v1.DeliveryRequest.query:type_name -> switchyard.v1.HttpField
-	72, // 54: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
-	73, // 55: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
-	72, // 56: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
-	72, // 57: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
-	72, // 58: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
-	54, // 59: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
-	70, // 60: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
-	71, // 61: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
-	72, // 62: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
-	72, // 63: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
-	53, // 64: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
-	55, // 65: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
-	61, // 66: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
-	55, // 67: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
-	72, // 68: switchyard.v1.ReplayEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	72, // 69: switchyard.v1.ReplayEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	20, // 70: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
-	21, // 71: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
-	22, // 72: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
-	24, // 73: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
-	25, // 74: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
-	26, // 75: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
-	27, // 76: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
-	28, // 77: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
-	30, // 78: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
-	31, // 79: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
-	32, // 80: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
-	33, // 81: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
-	34, // 82: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
-	36, // 83: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
-	37, // 84: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
-	38, // 85: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
-	39, // 86: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
-	40, // 87: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
-	42, // 88: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
-	43, // 89: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
-	45, // 90: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
-	47, // 91: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
-	56, // 92: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
-	58, // 93: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
-	59, // 94: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
-	62, // 95: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
-	64, // 96: switchyard.v1.ConfigService.ReplayEvents:input_type -> switchyard.v1.ReplayEventsRequest
-	7,  // 97: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
-	7,  // 98: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
-	23, // 99: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
-	7,  // 100: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
-	44, // 101: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
-	8,  // 102: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
-	8,  // 103: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
-	29, // 104: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
-	8,  // 105: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
-	44, // 106: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
-	13, // 107: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
-	13, // 108: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
-	35, // 109: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
-	13, // 110: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
-	44, // 111: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
-	14, // 112: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
-	14, // 113: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
-	41, // 114: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
-	14, // 115: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
-	44, // 116: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
-	46, // 117: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
-	48, // 118: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
-	57, // 119: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
-	53, // 120: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
-	60, // 121: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
-	63, // 122: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
-	65, // 123: switchyard.v1.ConfigService.ReplayEvents:output_type -> switchyard.v1.ReplayEventsResponse
-	97, // [97:124] is the sub-list for method output_type
-	70, // [70:97] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	70, // 30: switchyard.v1.FormBody.json_fields:type_name -> switchyard.v1.FormBody.JsonFieldsEntry
+	74, // 31: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
+	74, // 32: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
+	74, // 33: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
+	7,  // 34: switchyard.v1.CreateBusRequest.bus:type_name -> switchyard.v1.Bus
+	7,  // 35: switchyard.v1.ListBusesResponse.buses:type_name -> switchyard.v1.Bus
+	7,  // 36: switchyard.v1.UpdateBusRequest.bus:type_name -> switchyard.v1.Bus
+	8,  // 37: switchyard.v1.CreateConnectionRequest.connection:type_name -> switchyard.v1.Connection
+	8,  // 38: switchyard.v1.ListConnectionsResponse.connections:type_name -> switchyard.v1.Connection
+	8,  // 39: switchyard.v1.UpdateConnectionRequest.connection:type_name -> switchyard.v1.Connection
+	13, // 40: switchyard.v1.CreateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
+	13, // 41: switchyard.v1.ListApiDestinationsResponse.api_destinations:type_name -> switchyard.v1.ApiDestination
+	13, // 42: switchyard.v1.UpdateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
+	14, // 43: switchyard.v1.CreateRuleRequest.rule:type_name -> switchyard.v1.Rule
+	14, // 44: switchyard.v1.ListRulesResponse.rules:type_name -> switchyard.v1.Rule
+	14, // 45: switchyard.v1.UpdateRuleRequest.rule:type_name -> switchyard.v1.Rule
+	49, // 46: switchyard.v1.GetDeliveriesResponse.deliveries:type_name -> switchyard.v1.Delivery
+	6,  // 47: switchyard.v1.Delivery.state:type_name -> switchyard.v1.DeliveryState
+	52, // 48: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
+	73, // 49: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	73, // 50: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	73, // 51: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	50, // 52: switchyard.v1.Delivery.request:type_name -> switchyard.v1.DeliveryRequest
+	51, // 53: switchyard.v1.DeliveryRequest.headers:type_name -> switchyard.v1.HttpField
+	51, // 54: switchyard.v1.DeliveryRequest.query:type_name -> switchyard.v1.HttpField
+	73, // 55: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
+	74, // 56: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
+	73, // 57: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
+	73, // 58: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
+	73, // 59: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
+	54, // 60: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
+	71, // 61: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
+	72, // 62: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
+	73, // 63: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
+	73, // 64: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
+	53, // 65: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
+	55, // 66: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	61, // 67: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
+	55, // 68: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	73, // 69: switchyard.v1.ReplayEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	73, // 70: switchyard.v1.ReplayEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	17, // 71: switchyard.v1.FormBody.JsonFieldsEntry.value:type_name -> switchyard.v1.InputTemplate
+	20, // 72: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
+	21, // 73: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
+	22, // 74: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
+	24, // 75: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
+	25, // 76: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
+	26, // 77: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
+	27, // 78: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
+	28, // 79: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
+	30, // 80: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
+	31, // 81: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
+	32, // 82: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
+	33, // 83: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
+	34, // 84: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
+	36, // 85: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
+	37, // 86: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
+	38, // 87: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
+	39, // 88: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
+	40, // 89: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
+	42, // 90: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
+	43, // 91: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
+	45, // 92: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
+	47, // 93: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
+	56, // 94: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
+	58, // 95: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
+	59, // 96: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
+	62, // 97: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
+	64, // 98: switchyard.v1.ConfigService.ReplayEvents:input_type -> switchyard.v1.ReplayEventsRequest
+	7,  // 99: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
+	7,  // 100: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
+	23, // 101: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
+	7,  // 102: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
+	44, // 103: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
+	8,  // 104: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
+	8,  // 105: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
+	29, // 106: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
+	8,  // 107: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
+	44, // 108: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
+	13, // 109: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
+	13, // 110: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
+	35, // 111: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
+	13, // 112: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
+	44, // 113: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
+	14, // 114: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
+	14, // 115: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
+	41, // 116: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
+	14, // 117: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
+	44, // 118: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
+	46, // 119: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
+	48, // 120: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
+	57, // 121: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
+	53, // 122: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
+	60, // 123: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
+	63, // 124: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
+	65, // 125: switchyard.v1.ConfigService.ReplayEvents:output_type -> switchyard.v1.ReplayEventsResponse
+	99, // [99:126] is the sub-list for method output_type
+	72, // [72:99] is the sub-list for method input_type
+	72, // [72:72] is the sub-list for extension type_name
+	72, // [72:72] is the sub-list for extension extendee
+	0,  // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_config_proto_init() }
@@ -4890,7 +4909,7 @@ func file_switchyard_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchyard_v1_config_proto_rawDesc), len(file_switchyard_v1_config_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   65,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
