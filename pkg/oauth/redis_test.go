@@ -130,7 +130,7 @@ func TestRedisOtherEncryptionKeyIsMiss(t *testing.T) {
 		t.Error("a Source with another key read the sealed token")
 	}
 	msg := "oauth token in redis does not decrypt, check that all replicas share the encryption key"
-	if n := rec.count(msg); n != 1 {
+	if n := rec.Count(msg); n != 1 {
 		t.Errorf("got %d decrypt warnings, want 1", n)
 	}
 }
@@ -160,7 +160,7 @@ func TestRedisDownFallsBackToMemory(t *testing.T) {
 	if n := as.requests(); n != 1 {
 		t.Errorf("server saw %d token requests, want 1", n)
 	}
-	if n := rec.count("oauth token cache redis unavailable, using memory only"); n != 1 {
+	if n := rec.Count("oauth token cache redis unavailable, using memory only"); n != 1 {
 		t.Errorf("got %d warnings, want 1", n)
 	}
 	s.Invalidate(context.Background(), "conn@1", first)

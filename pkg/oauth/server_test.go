@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/store"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard-dev/switchyard/pkg/rediscache/redistest"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
@@ -117,34 +117,8 @@ func param(loc v1.ParameterLocation, key, value string, secret bool) *v1.Paramet
 	return &v1.Parameter{Location: loc, Key: key, Value: value, Secret: secret}
 }
 
-// recorder is a slog.Handler that keeps the messages it receives.
-type recorder struct {
-	mu       sync.Mutex
-	messages []string
-}
-
-func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *recorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
-func (r *recorder) WithGroup(string) slog.Handler            { return r }
-
-func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.messages = append(r.messages, rec.Message)
-	return nil
-}
-
-func (r *recorder) count(msg string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, m := range r.messages {
-		if m == msg {
-			n++
-		}
-	}
-	return n
-}
+// recorder keeps the log messages of a test.
+type recorder = redistest.LogRecorder
 
 func newSource(t *testing.T, cfg Config) (*Source, *recorder) {
 	t.Helper()

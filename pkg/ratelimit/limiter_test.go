@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,34 +12,8 @@ import (
 	"github.com/switchyard-dev/switchyard/pkg/rediscache/redistest"
 )
 
-// recorder is a slog.Handler that keeps the messages it receives.
-type recorder struct {
-	mu       sync.Mutex
-	messages []string
-}
-
-func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *recorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
-func (r *recorder) WithGroup(string) slog.Handler            { return r }
-
-func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.messages = append(r.messages, rec.Message)
-	return nil
-}
-
-func (r *recorder) count(msg string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, m := range r.messages {
-		if m == msg {
-			n++
-		}
-	}
-	return n
-}
+// recorder keeps the log messages of a test.
+type recorder = redistest.LogRecorder
 
 func newLimiter(t *testing.T, client redis.UniversalClient, prefix string) (*Limiter, *recorder) {
 	t.Helper()
@@ -295,7 +268,7 @@ func TestRedisDownFallsBackToMemory(t *testing.T) {
 	if allowed < 5 || allowed > 6 {
 		t.Errorf("allowed %d of 20 calls at 5/s in memory, want 5 or 6", allowed)
 	}
-	if n := rec.count("rate limit redis unavailable, limiting per process"); n != 1 {
+	if n := rec.Count("rate limit redis unavailable, limiting per process"); n != 1 {
 		t.Errorf("got %d warnings, want 1", n)
 	}
 }

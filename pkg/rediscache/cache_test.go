@@ -6,41 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchyard-dev/switchyard/pkg/rediscache/redistest"
 )
 
-// recorder is a slog.Handler that keeps the messages it receives.
-type recorder struct {
-	mu       sync.Mutex
-	messages []string
-}
-
-func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
-func (r *recorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
-func (r *recorder) WithGroup(string) slog.Handler            { return r }
-
-func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.messages = append(r.messages, rec.Message)
-	return nil
-}
-
-func (r *recorder) count(msg string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, m := range r.messages {
-		if m == msg {
-			n++
-		}
-	}
-	return n
-}
+// recorder keeps the log messages of a test.
+type recorder = redistest.LogRecorder
 
 func testKey(b byte) []byte {
 	return bytes.Repeat([]byte{b}, KeySize)
@@ -204,7 +177,7 @@ func TestRedisValueUnderOtherKeyIsMiss(t *testing.T) {
 	if got, ok := reader.Get(ctx, "dest"); ok {
 		t.Errorf("Get with another encryption key = %q, want a miss", got)
 	}
-	if n := rec.count("redis cache value does not decrypt, deleting it"); n != 1 {
+	if n := rec.Count("redis cache value does not decrypt, deleting it"); n != 1 {
 		t.Errorf("got %d decrypt warnings, want 1", n)
 	}
 	if n := client.Exists(ctx, prefix+"dest").Val(); n != 0 {
@@ -235,7 +208,7 @@ func TestRedisDownServesMemoryAndWarnsOnce(t *testing.T) {
 	if _, ok := c.Get(ctx, "missing"); ok {
 		t.Error("Get(missing) with Redis down found a value")
 	}
-	if n := rec.count("redis cache unavailable, using memory only"); n != 1 {
+	if n := rec.Count("redis cache unavailable, using memory only"); n != 1 {
 		t.Errorf("got %d warnings in a burst of failures, want 1", n)
 	}
 }
