@@ -15,7 +15,7 @@ const DefaultInterval = time.Minute
 // Warning logs one message at warning level at most once per Interval
 // and counts the lines it held back, reporting the count as the
 // "suppressed" attribute of the next line. It is safe for concurrent
-// use; the zero value needs Logger and Message set before use.
+// use. Logger and Message must be set before the first Warn.
 type Warning struct {
 	Logger   *slog.Logger
 	Message  string

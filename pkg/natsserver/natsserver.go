@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// Config says where the embedded server listens and stores.
+// Config is where the embedded server listens and stores its data.
 type Config struct {
 	// Host and Port to listen on. Port -1 picks a free port.
 	Host string
