@@ -15,6 +15,9 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 
 GO_TEST_FLAGS ?= -count=1 -timeout 10m
 
+# BENCH_FLAGS go to switchyard bench, e.g. BENCH_FLAGS="--events 20000".
+BENCH_FLAGS ?=
+
 .DEFAULT_GOAL := help
 
 .PHONY: help
@@ -46,9 +49,12 @@ test: build ## Run the tests of every module.
 	done
 
 .PHONY: bench
-bench: build ## Run the benchmarks and print the figures.
+bench: build ## Run the benchmarks and write docs/benchmarks.md and docs/benchmarks.json.
 	cd pkg && go test -run '^$$' -bench . -benchmem -cpu 1 ./pattern/
 	cd services/delivery && go test -run '^$$' -bench . -benchtime=3s ./...
+	$(BIN)/switchyard bench --mode both --bin $(BIN) --cpuprofile $(BIN)/bench-cpu.pprof \
+		--out docs/benchmarks.json --markdown docs/benchmarks.md \
+		$(if $(REDIS_URL),--redis $(REDIS_URL)) $(BENCH_FLAGS)
 
 .PHONY: lint
 lint: ## Check formatting, go vet and that generated code is current.

@@ -101,6 +101,7 @@ func addCommands(root *cobra.Command, a *app) {
 		newPatternCommand(a),
 		newVersionCommand(a),
 		newDevCommand(a),
+		newBenchCommand(a),
 	)
 }
 

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchyard-dev/switchyard/cmd/switchyard/internal/bench"
+	"github.com/switchyard-dev/switchyard/pkg/telemetry"
+)
+
+const benchLong = `bench measures Switchyard on this machine against the limit of its NATS
+server. It starts the services itself, in one process as dev does
+(--mode dev) or as the four binaries from --bin (--mode processes), each
+run on an embedded NATS server of its own unless --nats-url is given, and
+sends load to 127.0.0.1 only. Phases:
+
+  ingest     HTTP POSTs of 1 KB CloudEvents over 64 connections, and
+             JetStream publishes to ingest.<bus> until stored in EVENTS
+  pipeline   --events events through all four services to a local HTTP
+             endpoint, with 100 rules and with 10,000 rules
+  latency    publish-to-endpoint latency at 1,000 events a second for 10 s
+  isolation  a healthy destination's throughput beside one answering 503
+  limit      raw JetStream: publish, relay to a second stream, ack
+
+With --redis, each mode runs a second time with delivery's caches and
+rate limits in that Redis server, under a key prefix of the run's own.
+Every phase stops after --phase-timeout. The report goes to --out as JSON and
+into the sections of --markdown that the tool owns. Exit status 1 means a
+phase failed; its error is in the report. A missed target is not an
+error: the report lists each target with the ratio achieved.`
+
+// benchFlags are the flags of switchyard bench.
+type benchFlags struct {
+	events          int
+	isolationEvents int
+	phaseTimeout    time.Duration
+	phases          []string
+	mode            string
+	redisURL        string
+	natsURL         string
+	binDir          string
+	out             string
+	markdown        string
+	cpuProfile      string
+}
+
+func newBenchCommand(a *app) *cobra.Command {
+	f := &benchFlags{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the whole pipeline against the limit of this machine",
+		Long:  benchLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.runBench(cmd, f) },
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&f.events, "events", bench.DefaultEvents,
+		"events per pipeline run, HTTP requests and NATS publishes of the ingest phase, "+
+			"and messages of the limit phase")
+	fs.IntVar(&f.isolationEvents, "isolation-events", 0,
+		"events per isolation round; 0 means 20000 or --events, whichever is less")
+	fs.DurationVar(&f.phaseTimeout, "phase-timeout", bench.DefaultPhaseTimeout,
+		"time limit of each phase, setup included")
+	fs.StringSliceVar(&f.phases, "phases", bench.AllPhases,
+		"comma-separated phases to run: "+strings.Join(bench.AllPhases, ","))
+	fs.StringVar(&f.mode, "mode", "dev", "how to run the services: dev, processes or both")
+	fs.StringVar(&f.redisURL, "redis", "",
+		"loopback Redis URL for an extra run of each mode with Redis on; empty runs without")
+	fs.StringVar(&f.natsURL, "nats-url", "",
+		"external NATS server, used under a fresh prefix; empty starts one per run")
+	fs.StringVar(&f.binDir, "bin", a.envOr("SWITCHYARD_BIN", "bin"),
+		"folder of the service binaries for --mode processes (env SWITCHYARD_BIN)")
+	fs.StringVar(&f.out, "out", "docs/benchmarks.json", "file for the JSON report; empty skips it")
+	fs.StringVar(&f.markdown, "markdown", "docs/benchmarks.md",
+		"benchmarks page to update; empty skips it")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "file for a CPU profile of the dev run")
+	return cmd
+}
+
+// benchModes maps --mode to the modes to run.
+var benchModes = map[string][]string{
+	"dev":       {bench.ModeDev},
+	"processes": {bench.ModeProcesses},
+	"both":      {bench.ModeDev, bench.ModeProcesses},
+}
+
+func (a *app) runBench(cmd *cobra.Command, f *benchFlags) error {
+	modes, ok := benchModes[f.mode]
+	if !ok {
+		return usagef("invalid --mode %q: want %s", f.mode,
+			strings.Join(slices.Sorted(maps.Keys(benchModes)), ", "))
+	}
+	progress, err := telemetry.NewLogger(a.err, "text", slog.LevelInfo)
+	if err != nil {
+		return err
+	}
+	// The isolation phase makes the services warn about each dead letter
+	// on purpose, so only their errors are shown.
+	services, err := telemetry.NewLogger(a.err, "text", slog.LevelError)
+	if err != nil {
+		return err
+	}
+
+	cfg := bench.Config{
+		Events:          f.events,
+		IsolationEvents: f.isolationEvents,
+		PhaseTimeout:    f.phaseTimeout,
+		Phases:          f.phases,
+		Modes:           modes,
+		RedisURL:        f.redisURL,
+		NATSURL:         f.natsURL,
+		BinDir:          f.binDir,
+		CPUProfile:      f.cpuProfile,
+		Logger:          progress,
+		ServiceLogger:   services,
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err: err, help: true}
+	}
+
+	rep, err := bench.Run(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	if err := writeBenchReport(f, rep); err != nil {
+		return err
+	}
+	return a.printBenchSummary(rep)
+}
+
+func writeBenchReport(f *benchFlags, rep *bench.Report) error {
+	if f.out != "" {
+		if err := bench.WriteJSON(f.out, rep); err != nil {
+			return fmt.Errorf("write %s: %w", f.out, err)
+		}
+	}
+	if f.markdown != "" {
+		if err := bench.WriteMarkdown(f.markdown, rep); err != nil {
+			return fmt.Errorf("write %s: %w", f.markdown, err)
+		}
+	}
+	return nil
+}
+
+// printBenchSummary prints each target check, and returns an error
+// naming the phases that failed.
+func (a *app) printBenchSummary(rep *bench.Report) error {
+	for _, t := range rep.Targets {
+		met := "met"
+		if !t.Met {
+			met = "NOT MET"
+		}
+		fmt.Fprintf(a.out, "%-18s %-44s %10.2f  target %-9s ratio %.2f  %s\n",
+			t.Run, t.Name, t.Value, t.Target, t.Ratio, met)
+	}
+
+	var failed []string
+	for _, run := range rep.Runs {
+		for _, phase := range slices.Sorted(maps.Keys(run.Errors)) {
+			failed = append(failed, run.Name()+" "+phase+": "+run.Errors[phase])
+		}
+	}
+	if len(failed) > 0 {
+		return errors.New("benchmark phases failed:\n  " + strings.Join(failed, "\n  "))
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+package bench
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// smallConfig runs every phase at a few hundred events, so the harness
+// stays working without the minutes a full run takes.
+func smallConfig(t *testing.T, mode string) Config {
+	return Config{
+		Events:          300,
+		Modes:           []string{mode},
+		Connections:     8,
+		RuleCounts:      []int{5, 50},
+		LatencyRate:     300,
+		LatencyDuration: time.Second,
+		PhaseTimeout:    20 * time.Second,
+		Logger:          slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		ServiceLogger: slog.New(slog.NewTextHandler(testWriter{t},
+			&slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+}
+
+// testWriter sends log records to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestRunDevSmall(t *testing.T) {
+	cfg := smallConfig(t, ModeDev)
+	cfg.CPUProfile = filepath.Join(t.TempDir(), "cpu.pprof")
+	rep := runSmall(t, cfg)
+
+	if info, err := os.Stat(cfg.CPUProfile); err != nil || info.Size() == 0 {
+		t.Errorf("CPU profile %s: %v, want a non-empty file", cfg.CPUProfile, err)
+	}
+	checkPage(t, rep)
+}
+
+func TestRunProcessesSmall(t *testing.T) {
+	dir := os.Getenv("SWITCHYARD_BIN")
+	if dir == "" {
+		t.Skip("SKIPPED: processes mode needs the service binaries; " +
+			"run make build and set SWITCHYARD_BIN, as make test does")
+	}
+	cfg := smallConfig(t, ModeProcesses)
+	cfg.BinDir = dir
+	runSmall(t, cfg)
+}
+
+func TestRunDevRedisSmall(t *testing.T) {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		t.Skip("SKIPPED: the run with Redis on needs REDIS_URL, such as redis://127.0.0.1:6379")
+	}
+	cfg := smallConfig(t, ModeDev)
+	cfg.RedisURL = url
+	cfg.Phases = []string{PhasePipeline}
+	rep := runSmall(t, cfg)
+	if got := rep.Runs[len(rep.Runs)-1]; !got.Redis {
+		t.Errorf("last run has Redis off, want on")
+	}
+}
+
+// runSmall runs cfg and checks that every phase it asks for measured
+// something and lost nothing.
+func runSmall(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := len(redisChoices(cfg))
+	if len(rep.Runs) != want {
+		t.Fatalf("got %d runs, want %d", len(rep.Runs), want)
+	}
+	for _, run := range rep.Runs {
+		t.Run(run.Name(), func(t *testing.T) { checkRun(t, cfg, run) })
+	}
+	return rep
+}
+
+func checkRun(t *testing.T, cfg Config, run *RunResult) {
+	for phase, msg := range run.Errors {
+		t.Errorf("phase %s failed: %s", phase, msg)
+	}
+	phases := cfg.Phases
+	if len(phases) == 0 {
+		phases = AllPhases
+	}
+	for _, phase := range phases {
+		switch phase {
+		case PhaseIngest:
+			in := run.Ingest
+			if in == nil || in.HTTPRequestsPerSecond <= 0 || in.NATSEventsPerSecond <= 0 {
+				t.Errorf("ingest = %+v, want HTTP and NATS rates above 0", in)
+			}
+		case PhasePipeline:
+			checkPipeline(t, run.Pipeline, cfg)
+		case PhaseLatency:
+			checkLatency(t, run.Latency, cfg)
+		case PhaseIsolation:
+			checkIsolation(t, run.Isolation)
+		case PhaseLimit:
+			if run.Limit == nil || run.Limit.EventsPerSecond <= 0 {
+				t.Errorf("limit = %+v, want a rate above 0", run.Limit)
+			}
+		}
+	}
+}
+
+func checkPipeline(t *testing.T, results []PipelineResult, cfg Config) {
+	t.Helper()
+	if len(results) != len(cfg.RuleCounts) {
+		t.Errorf("got %d pipeline results, want %d", len(results), len(cfg.RuleCounts))
+	}
+	for _, p := range results {
+		if p.EventsPerSecond <= 0 {
+			t.Errorf("pipeline with %d rules: %v events/s, want above 0", p.Rules, p.EventsPerSecond)
+		}
+	}
+}
+
+func checkLatency(t *testing.T, l *LatencyResult, cfg Config) {
+	t.Helper()
+	if l == nil {
+		t.Error("no latency result")
+		return
+	}
+	want := int(float64(cfg.LatencyRate) * cfg.LatencyDuration.Seconds())
+	if l.Latency.Count != want {
+		t.Errorf("latency samples = %d, want %d", l.Latency.Count, want)
+	}
+	if l.Latency.P50 <= 0 || l.Latency.P50 > l.Latency.P99 || l.Latency.P99 > l.Latency.Max {
+		t.Errorf("latency = %+v, want 0 < p50 <= p99 <= max", l.Latency)
+	}
+}
+
+func checkIsolation(t *testing.T, iso *IsolationResult) {
+	t.Helper()
+	if iso == nil {
+		t.Error("no isolation result")
+		return
+	}
+	if iso.Lost != 0 {
+		t.Errorf("isolation lost %d events, want 0", iso.Lost)
+	}
+	if got := iso.Delivered + iso.DeadLettered + iso.Waiting; got != iso.Accepted {
+		t.Errorf("delivered + dead-lettered + waiting = %d, want accepted %d", got, iso.Accepted)
+	}
+	if iso.Answered503 == 0 {
+		t.Error("the failing destination answered no 503")
+	}
+	if iso.Share <= 0 {
+		t.Errorf("isolation share = %v, want above 0", iso.Share)
+	}
+}
+
+// checkPage writes the report into a page twice and checks that each
+// section appears once and that notes outside the generated blocks stay.
+func checkPage(t *testing.T, rep *Report) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	if err := WriteMarkdown(path, rep); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const note = "\nA note written by hand.\n"
+	if err := os.WriteFile(path, append(page, note...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(path, rep); err != nil {
+		t.Fatal(err)
+	}
+	page, err = os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, s := range sections {
+		if got := strings.Count(string(page), "\n## "+s.title+"\n"); got != 1 {
+			t.Errorf("section %q appears %d times, want 1", s.title, got)
+		}
+	}
+	if !strings.Contains(string(page), note) {
+		t.Error("the note outside the generated blocks was lost")
+	}
+	if err := WriteJSON(filepath.Join(t.TempDir(), "benchmarks.json"), rep); err != nil {
+		t.Errorf("WriteJSON: %v", err)
+	}
+}
+
+func TestRecorderSummary(t *testing.T) {
+	var r recorder
+	for i := 1; i <= 100; i++ {
+		r.add(time.Duration(i) * time.Millisecond)
+	}
+	got := r.summary()
+	want := Latencies{Count: 100, P50: 50, P90: 90, P99: 99, Max: 100}
+	if got != want {
+		t.Errorf("summary() = %+v, want %+v", got, want)
+	}
+	var empty recorder
+	if got := empty.summary(); got != (Latencies{}) {
+		t.Errorf("empty summary() = %+v, want zero", got)
+	}
+}
+
+func TestReplaceSection(t *testing.T) {
+	tests := []struct {
+		name, page, want string
+	}{
+		{
+			name: "missing section added",
+			page: "# B\n",
+			want: "# B\n\n## Latency\n\n<!-- bench:latency:begin -->\nnew\n<!-- bench:latency:end -->\n",
+		},
+		{
+			name: "block replaced, notes kept",
+			page: "## Latency\n\nbefore\n<!-- bench:latency:begin -->\nold\n" +
+				"<!-- bench:latency:end -->\nafter\n## Matcher\nmine\n",
+			want: "## Latency\n\nbefore\n<!-- bench:latency:begin -->\nnew\n" +
+				"<!-- bench:latency:end -->\nafter\n## Matcher\nmine\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := replaceSection(tt.page, "Latency", "latency", "new\n"); got != tt.want {
+				t.Errorf("replaceSection() =\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewEventSize(t *testing.T) {
+	e := newEvent("id-1", "k1")
+	if len(e) < eventSize-10 || len(e) > eventSize+10 {
+		t.Errorf("len(newEvent) = %d, want about %d", len(e), eventSize)
+	}
+	sent, err := sentTime(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age := time.Since(sent); age < 0 || age > time.Minute {
+		t.Errorf("data.sent is %v old, want now", age)
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	tests := []struct {
+		url    string
+		wantOK bool
+	}{
+		{"", true},
+		{"redis://127.0.0.1:6379", true},
+		{"redis://localhost:6379/0", true},
+		{"redis://[::1]:6379", true},
+		{"redis://10.0.0.5:6379", false},
+		{"redis://redis.example.com:6379", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			err := checkLoopback(tt.url)
+			if got := err == nil; got != tt.wantOK {
+				t.Errorf("checkLoopback(%q) = %v, want ok %v", tt.url, err, tt.wantOK)
+			}
+		})
+	}
+}

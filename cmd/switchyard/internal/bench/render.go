@@ -1,0 +1,117 @@
+package bench
+
+import "fmt"
+
+func renderIngest(rep *Report) string {
+	rows, notes := runRows(rep, PhaseIngest, func(run *RunResult) []string {
+		in := run.Ingest
+		if in == nil {
+			return nil
+		}
+		return []string{
+			commas(int64(in.HTTPRequests)), fmt.Sprint(in.HTTPConnections),
+			number(in.HTTPRequestsPerSecond), number(in.HTTPLatency.P50),
+			number(in.HTTPLatency.P99), fmt.Sprint(in.HTTPFailed),
+			number(in.NATSEventsPerSecond),
+		}
+	})
+	head := []string{"run", "HTTP requests", "connections", "requests/s", "p50 ms", "p99 ms",
+		"failed", "NATS events/s"}
+	return block(measuredOn(rep),
+		"Each HTTP request is one structured CloudEvent of 1 KB, answered once "+
+			"JetStream has stored it in EVENTS. The NATS figure is JetStream "+
+			"publishes to ingest.<bus>, counted until EVENTS holds every event.",
+		table(head, rows), notes,
+		targetLines(rep, "ingest requests/s", "ingest p99 ms"))
+}
+
+func renderPipeline(rep *Report) string {
+	rows, notes := runRows(rep, PhasePipeline, func(run *RunResult) []string {
+		if len(run.Pipeline) == 0 {
+			return nil
+		}
+		cells := []string{"", "", "not measured"}
+		for i, p := range run.Pipeline[:min(len(run.Pipeline), 2)] {
+			cells[i] = fmt.Sprintf("%s rules: %s events/s (%s events, %.1f s)",
+				commas(int64(p.Rules)), number(p.EventsPerSecond), commas(int64(p.Events)), p.Seconds)
+		}
+		if run.Limit != nil && run.Limit.EventsPerSecond > 0 {
+			cells[2] = number(run.Limit.EventsPerSecond)
+		}
+		return cells
+	})
+	head := []string{"run", "fewer rules", "more rules", "raw JetStream events/s"}
+	return block(measuredOn(rep),
+		"Events of 1 KB are published over NATS to ingest.<bus>, each matching "+
+			"one rule, and delivered to an HTTP endpoint on 127.0.0.1 that answers "+
+			"200 at once. The rate runs from the first publish to the last delivery "+
+			"counted at the endpoint.",
+		table(head, rows), notes,
+		targetLines(rep, "pipeline / raw JetStream", "many rules / few rules"))
+}
+
+func renderLatency(rep *Report) string {
+	rows, notes := runRows(rep, PhaseLatency, func(run *RunResult) []string {
+		l := run.Latency
+		if l == nil {
+			return nil
+		}
+		return []string{
+			fmt.Sprint(l.PerSecond), commas(int64(l.Events)), number(l.Latency.P50),
+			number(l.Latency.P90), number(l.Latency.P99), number(l.Latency.Max),
+			fmt.Sprint(l.Missing),
+		}
+	})
+	head := []string{"run", "events/s", "events", "p50 ms", "p90 ms", "p99 ms", "max ms", "missing"}
+	return block(measuredOn(rep),
+		"Events are published at a steady rate, each carrying its publish time, "+
+			"and the endpoint subtracts it from the time the request arrives.",
+		table(head, rows), notes,
+		targetLines(rep, "latency p50 ms", "latency p99 ms"))
+}
+
+func renderIsolation(rep *Report) string {
+	rows, notes := runRows(rep, PhaseIsolation, func(run *RunResult) []string {
+		iso := run.Isolation
+		if iso == nil {
+			return nil
+		}
+		return []string{
+			number(iso.HealthyBaseline), number(iso.HealthyDegraded), number(iso.Share),
+			commas(int64(iso.Accepted)), commas(int64(iso.Delivered)),
+			commas(int64(iso.DeadLettered)), commas(int64(iso.Waiting)),
+			commas(int64(iso.Answered503)),
+			fmt.Sprint(iso.Lost),
+		}
+	})
+	head := []string{"run", "healthy alone/s", "healthy beside failing/s", "share",
+		"failing: accepted", "delivered", "dead-lettered", "waiting", "503 answers", "lost"}
+	return block(measuredOn(rep),
+		"The events are split over two destinations. In the second round one "+
+			"destination answers 503 to every other request; its targets retry at "+
+			"most three attempts with a backoff from 10 ms to 100 ms. Accepted must "+
+			"equal delivered plus dead-lettered plus waiting, the tasks still stored "+
+			"in DELIVERIES a minute after the healthy side finished (held by the "+
+			"circuit breaker).",
+		table(head, rows), notes,
+		targetLines(rep, "healthy share beside a failing destination"))
+}
+
+func renderLimit(rep *Report) string {
+	rows, notes := runRows(rep, PhaseLimit, func(run *RunResult) []string {
+		l := run.Limit
+		if l == nil {
+			return nil
+		}
+		return []string{commas(int64(l.Events)), fmt.Sprintf("%.1f", l.Seconds),
+			number(l.EventsPerSecond)}
+	})
+	head := []string{"run", "messages", "seconds", "messages/s"}
+	return block(measuredOn(rep),
+		"Raw JetStream on the same server as the run, with the same 1 KB "+
+			"payloads: asynchronous publishes into a file-backed work queue, a "+
+			"consumer that republishes each message to a second file-backed stream "+
+			"and acks it once the copy is stored, and a consumer that acks the "+
+			"second stream. No ack is synchronous.",
+		table(head, rows), notes)
+}
