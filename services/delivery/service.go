@@ -230,9 +230,24 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}, nil
 }
 
+// maxHeldBack bounds the tasks that wait in JetStream after a delayed
+// nak: for an open circuit, a rate limit, a full destination or a retry
+// backoff. Such a task stays pending on the consumer until it comes
+// back, so MaxAckPending must leave room for all of them, or the tasks
+// of one failing destination would stop the consumer for every other
+// destination. Each costs the server a small entry, not the message.
+//
+// TODO: a durable consumer per destination would isolate destinations
+// for good. With one shared consumer, tasks past this bound stall the
+// others again, and tasks sent back for capacity come round every
+// CapacityDelay, which costs CPU when a slow destination has a backlog
+// of many thousands.
+const maxHeldBack = 20_000
+
 // consumerConfig leaves MaxDeliver unlimited because the retry policy
 // of each task decides when to stop. MaxAckPending covers every message
-// the service may hold: running, waiting and buffered by the fetch.
+// the service may hold (running, waiting and buffered by the fetch)
+// plus the tasks held back in JetStream.
 func consumerConfig(cfg Config) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       ConsumerName,
@@ -240,7 +255,7 @@ func consumerConfig(cfg Config) jetstream.ConsumerConfig {
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       ackWait,
 		MaxDeliver:    -1,
-		MaxAckPending: cfg.Concurrency + cfg.MaxWaiting + fetchBatch(cfg),
+		MaxAckPending: cfg.Concurrency + cfg.MaxWaiting + fetchBatch(cfg) + maxHeldBack,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
 }
