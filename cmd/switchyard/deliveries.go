@@ -164,7 +164,7 @@ func renderedRequestFields(t table, r *v1.DeliveryRequest, showBody bool) {
 	}
 	t.field("  body", orDash(r.GetContentType())+", "+size)
 	if showBody {
-		t.field("  ", r.GetBody())
+		t.field("  body text", r.GetBody())
 	}
 }
 

@@ -58,9 +58,9 @@ func newDevCommand(a *app) *cobra.Command {
 	fs.StringVar(&f.prefix, "prefix", a.getenv("SWITCHYARD_PREFIX"),
 		"prefix of every stream, subject and bucket name, to share a NATS server (env SWITCHYARD_PREFIX)")
 	fs.DurationVar(&f.eventsMaxAge, "events-max-age", defaultEventsMaxAge,
-		"how long the EVENTS stream keeps events for `events replay`, such as 72h")
+		"how long the EVENTS stream keeps events for events replay, such as 72h")
 	fs.DurationVar(&f.recordTTL, "delivery-record-ttl", 7*24*time.Hour,
-		"how long `deliveries get` can show a delivery after its last change, such as 48h")
+		"how long deliveries get can show a delivery after its last change, such as 48h")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd

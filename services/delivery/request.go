@@ -70,6 +70,20 @@ func buildRequest(ctx context.Context, task *internalv1.DeliveryTask,
 	return req, nil
 }
 
+// checkPathValue rejects a path value that would not stay one segment
+// of its own: an empty one, which joins its neighbours, and "." or "..",
+// which a server or proxy may resolve to leave the intended path.
+// Escaping cannot help, because dot segments are unreserved characters.
+func checkPathValue(i int, v string) error {
+	switch v {
+	case "":
+		return fmt.Errorf("path value %d is empty; the JSON path matched nothing or an empty string", i+1)
+	case ".", "..":
+		return fmt.Errorf("path value %d is %q, a dot segment that would change the URL path", i+1, v)
+	}
+	return nil
+}
+
 // fillURL replaces each "*" path segment of raw with the next path
 // value, escaped as one segment.
 func fillURL(raw string, values []string) (*url.URL, error) {
@@ -86,6 +100,9 @@ func fillURL(raw string, values []string) (*url.URL, error) {
 		}
 		if next == len(values) {
 			return nil, fmt.Errorf("URL has more * segments than the %d path values", len(values))
+		}
+		if err := checkPathValue(next, values[next]); err != nil {
+			return nil, err
 		}
 		segments[i] = url.PathEscape(values[next])
 		next++

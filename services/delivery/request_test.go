@@ -51,6 +51,21 @@ func TestFillURLCountMismatch(t *testing.T) {
 	}
 }
 
+func TestFillURLRejectsUnsafeValues(t *testing.T) {
+	for _, v := range []string{"", ".", ".."} {
+		if _, err := fillURL("https://h/job/*/build", []string{v}); err == nil {
+			t.Errorf("fillURL with path value %q = nil error, want an error", v)
+		}
+	}
+	u, err := fillURL("https://h/job/*/build", []string{"..x"})
+	if err != nil {
+		t.Fatalf("fillURL with path value ..x = %v, want it accepted", err)
+	}
+	if got := u.String(); got != "https://h/job/..x/build" {
+		t.Errorf("fillURL = %q, want https://h/job/..x/build", got)
+	}
+}
+
 func TestMergeBody(t *testing.T) {
 	params := []*v1.Parameter{
 		{Location: v1.ParameterLocation_PARAMETER_LOCATION_BODY, Key: "k", Value: "conn"},

@@ -81,7 +81,8 @@ func parseFlags(args []string) (options, error) {
 	flags.StringVar(&opts.tokenEnv, "token-env", "JENKINS_API_TOKEN",
 		"environment `variable` holding the user's API token; empty or unset means no token")
 	flags.Var(&jobs, "job",
-		"full `name` of a job to serve, such as test or team/test; repeatable (default test)")
+		"full `name` of a job to serve, such as test or team/test, with parameters "+
+			"after a colon, such as hello-world:BRANCH,COMMIT; repeatable (default test)")
 	flags.BoolVar(&opts.csrf, "csrf", false,
 		"require CSRF crumbs on POST requests not authenticated by an API token")
 	flags.BoolVar(&opts.anonymousRead, "anonymous-read", false, "give anonymous callers read access")
@@ -167,11 +168,18 @@ func newServer(opts options) (*jenkinstest.Server, error) {
 	}
 	server.AddUser(opts.user, user)
 
-	for _, name := range opts.jobs {
+	for _, spec := range opts.jobs {
+		name, params, _ := strings.Cut(spec, ":")
 		if err := validateJobName(name); err != nil {
 			return nil, err
 		}
-		server.AddJob(name, jenkinstest.Job{})
+		job := jenkinstest.Job{}
+		for _, p := range strings.Split(params, ",") {
+			if p != "" {
+				job.Params = append(job.Params, jenkinstest.Param{Name: p})
+			}
+		}
+		server.AddJob(name, job)
 	}
 	return server, nil
 }

@@ -136,3 +136,34 @@ func TestRunRejectsBadAddress(t *testing.T) {
 		t.Errorf("run with an invalid address error = nil, want an error")
 	}
 }
+
+func TestServedJobWithParameters(t *testing.T) {
+	t.Setenv("JENKINSTEST_TEST_TOKEN", "secret-token")
+	opts := options{user: "admin", tokenEnv: "JENKINSTEST_TEST_TOKEN",
+		jobs: []string{"hello-world:BRANCH,COMMIT"}, buildDuration: time.Second}
+	server, err := newServer(opts)
+	if err != nil {
+		t.Fatalf("newServer error = %v, want nil", err)
+	}
+	httpServer := httptest.NewServer(server)
+	defer httpServer.Close()
+
+	req, err := http.NewRequest(http.MethodPost,
+		httpServer.URL+"/job/hello-world/buildWithParameters?BRANCH=main&COMMIT=abc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("admin", "secret-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST failed: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("status = %d, want 201 from a job declared with parameters", resp.StatusCode)
+	}
+	triggers := server.Triggers("hello-world")
+	if len(triggers) != 1 || triggers[0].Params["BRANCH"] != "main" {
+		t.Errorf("triggers = %+v, want one with BRANCH=main", triggers)
+	}
+}

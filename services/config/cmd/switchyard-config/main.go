@@ -76,7 +76,7 @@ func parseFlags(args []string) (options, error) {
 	// The other services only create missing streams, so this value
 	// holds whatever options they start with.
 	fs.DurationVar(&o.recordTTL, "delivery-record-ttl", 7*24*time.Hour,
-		"how long `deliveries get` can show a delivery after its last change, such as 48h")
+		"how long deliveries get can show a delivery after its last change, such as 48h")
 	fs.DurationVar(&o.eventsMaxAge, "events-max-age", 7*24*time.Hour,
 		"how long the EVENTS stream keeps events for replay, such as 72h")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: json or text")
