@@ -130,6 +130,9 @@ func deliveryFields(t table, d *v1.Delivery, showBody bool) {
 	if d.GetReplayId() != "" {
 		t.field("replayed by", d.GetReplayId())
 	}
+	if n := d.GetRedriveCount(); n > 0 {
+		t.field("redrives", itoa(n))
+	}
 	if d.GetRequest() != nil {
 		renderedRequestFields(t, d.GetRequest(), showBody)
 	}

@@ -259,7 +259,12 @@ func (a *app) printDestination(d *v1.ApiDestination) error {
 		d.GetInvocationRateLimitPerSecond() == 0, "300/s"))
 	t.field("max concurrency", orDefault(itoa(d.GetMaxConcurrency()),
 		d.GetMaxConcurrency() == 0, "service default"))
-	t.field("circuit", strings.TrimPrefix(d.GetCircuitState().String(), "CIRCUIT_STATE_"))
+	circuit := strings.TrimPrefix(d.GetCircuitState().String(), "CIRCUIT_STATE_")
+	if d.GetCircuitState() == v1.CircuitState_CIRCUIT_STATE_UNSPECIFIED {
+		// No delivery has reported a state yet, so calls go through.
+		circuit = "CLOSED"
+	}
+	t.field("circuit", circuit)
 	t.field("circuit reason", orDash(d.GetCircuitReason()))
 	t.field("circuit changed", formatTime(d.GetCircuitChangeTime()))
 	t.field("revision", itoa(d.GetRevision()))
