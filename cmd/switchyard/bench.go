@@ -40,6 +40,8 @@ error: the report lists each target with the ratio achieved.`
 type benchFlags struct {
 	events          int
 	isolationEvents int
+	latencyRate     int
+	latencyDuration time.Duration
 	phaseTimeout    time.Duration
 	phases          []string
 	mode            string
@@ -66,6 +68,10 @@ func newBenchCommand(a *app) *cobra.Command {
 			"and messages of the limit phase")
 	fs.IntVar(&f.isolationEvents, "isolation-events", 0,
 		"events per isolation round; 0 means 20000 or --events, whichever is less")
+	fs.IntVar(&f.latencyRate, "latency-rate", bench.DefaultLatencyRate,
+		"events a second of the latency phase")
+	fs.DurationVar(&f.latencyDuration, "latency-duration", bench.DefaultLatencyDuration,
+		"how long the latency phase sends, such as 10s")
 	fs.DurationVar(&f.phaseTimeout, "phase-timeout", bench.DefaultPhaseTimeout,
 		"time limit of each phase, setup included")
 	fs.StringSliceVar(&f.phases, "phases", bench.AllPhases,
@@ -111,6 +117,8 @@ func (a *app) runBench(cmd *cobra.Command, f *benchFlags) error {
 	cfg := bench.Config{
 		Events:          f.events,
 		IsolationEvents: f.isolationEvents,
+		LatencyRate:     f.latencyRate,
+		LatencyDuration: f.latencyDuration,
 		PhaseTimeout:    f.phaseTimeout,
 		Phases:          f.phases,
 		Modes:           modes,
