@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
@@ -95,6 +96,33 @@ func (s *Store) Create(ctx context.Context, d *v1.Delivery) error {
 		return nil
 	}
 	return err
+}
+
+// CreateAsync is Create without waiting: it publishes the record to the
+// bucket's subject on the condition that the key has no value yet, and
+// returns the future of the publish. A batch of records then costs one
+// wait instead of one round trip each. Pass the future's error to
+// CreateFailed, which treats an existing record as success, as Create
+// does.
+func (s *Store) CreateAsync(js jetstream.JetStream, d *v1.Delivery) (jetstream.PubAckFuture, error) {
+	b, err := proto.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	key := ReplayKey(d.GetEventId(), d.GetEventSource(), d.GetBus(), d.GetRule(),
+		d.GetTargetId(), d.GetReplayId())
+	msg := nats.NewMsg("$KV." + s.kv.Bucket() + "." + key)
+	msg.Data = b
+	// Records are never deleted, only expired, so a key without a value
+	// has no messages at all and sequence 0 is the right condition.
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+	return js.PublishMsgAsync(msg)
+}
+
+// CreateFailed reports whether err, from a CreateAsync future, means the
+// record was not stored. A record that exists already is not a failure.
+func CreateFailed(err error) bool {
+	return err != nil && !isConflict(err)
 }
 
 // Update applies change to the stored record, retrying when another

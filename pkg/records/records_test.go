@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -98,5 +99,49 @@ func TestSameIDOtherSourceKeptApart(t *testing.T) {
 	}
 	if len(got) != 2 {
 		t.Fatalf("List returned %d records, want one per source (2)", len(got))
+	}
+}
+
+func TestCreateAsyncKeepsFirst(t *testing.T) {
+	srv := natstest.Start(t)
+	js, err := jetstream.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := streams.Ensure(ctx, js, srv.Topology, streams.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := records.Open(ctx, js, srv.Topology)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first := &v1.Delivery{EventId: "e1", EventSource: "src", Bus: "default", Rule: "r",
+		TargetId: "t", ErrorMessage: "first"}
+	second := &v1.Delivery{EventId: "e1", EventSource: "src", Bus: "default", Rule: "r",
+		TargetId: "t", ErrorMessage: "second"}
+	for _, d := range []*v1.Delivery{first, second} {
+		future, err := s.CreateAsync(js, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-future.Ok():
+		case err := <-future.Err():
+			if records.CreateFailed(err) {
+				t.Fatalf("CreateAsync of %q failed: %v", d.GetErrorMessage(), err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("CreateAsync future did not resolve")
+		}
+	}
+
+	got, err := s.List(ctx, "e1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].GetErrorMessage() != "first" {
+		t.Errorf("records = %v, want only the first", got)
 	}
 }

@@ -3,20 +3,16 @@ package ruleengine
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard-dev/switchyard/pkg/records"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
-
-// recordConcurrency bounds the delivery records a worker creates at once.
-// Creating one is a JetStream round trip, so they run side by side.
-const recordConcurrency = 32
 
 // worker handles batches of events. Each worker reuses its buffers, so
 // it must not be shared between goroutines.
@@ -98,28 +94,47 @@ func (w *worker) handleBatch() {
 	clear(w.events)
 }
 
-// createRecords stores every delivery record of the batch. Create is
-// idempotent, so records of an event handled twice are stored once.
+// createRecords stores every delivery record of the batch: it publishes
+// them all, then waits for the acknowledgements, so a batch costs one
+// wait instead of a round trip per record. A record that exists already,
+// from an event handled twice, counts as stored.
 func (w *worker) createRecords() {
-	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
-	defer cancel()
-
-	var wg sync.WaitGroup
-	limit := make(chan struct{}, recordConcurrency)
+	type recordFuture struct {
+		event  *matchedEvent
+		rule   string
+		future jetstream.PubAckFuture
+	}
+	var futures []recordFuture
 	for _, ev := range w.events {
 		for _, rec := range ev.records {
-			limit <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-limit }()
-				if err := w.s.records.Create(ctx, rec); err != nil {
-					ev.failed.Store(true)
-					w.s.throttled.logContext(ev.ctx, slog.LevelWarn, "record/create", "creating delivery record failed",
-						"event_id", ev.eventID, "rule", rec.GetRule(), "error", err)
-				}
-			})
+			future, err := w.s.records.CreateAsync(w.s.js, rec)
+			if err != nil {
+				w.recordFailed(ev, rec.GetRule(), err)
+				continue
+			}
+			futures = append(futures, recordFuture{event: ev, rule: rec.GetRule(), future: future})
 		}
 	}
-	wg.Wait()
+
+	ctx, cancel := context.WithTimeout(context.Background(), recordTimeout)
+	defer cancel()
+	for _, f := range futures {
+		select {
+		case <-f.future.Ok():
+		case err := <-f.future.Err():
+			if records.CreateFailed(err) {
+				w.recordFailed(f.event, f.rule, err)
+			}
+		case <-ctx.Done():
+			w.recordFailed(f.event, f.rule, ctx.Err())
+		}
+	}
+}
+
+func (w *worker) recordFailed(ev *matchedEvent, rule string, err error) {
+	ev.failed.Store(true)
+	w.s.throttled.logContext(ev.ctx, slog.LevelWarn, "record/create", "creating delivery record failed",
+		"event_id", ev.eventID, "rule", rule, "error", err)
 }
 
 // publishTasks publishes the tasks of every event whose records are
