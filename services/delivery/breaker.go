@@ -22,11 +22,11 @@ const (
 // lost.
 const probeTimeout = 2 * time.Minute
 
-// signal is what an attempt tells the breaker about its destination.
+// signal is the evidence an attempt gives the breaker about its destination.
 type signal int
 
 const (
-	// signalNeutral says nothing about the endpoint's health: the
+	// signalNeutral carries no evidence of the endpoint's health: the
 	// attempt did not reach it, was cancelled, or failed in a way that
 	// concerns one request (such as a 404 or a disabled Jenkins job).
 	signalNeutral signal = iota
@@ -189,7 +189,7 @@ func (b *breakers) recordProbeLocked(dest string, br *breaker, sig signal, reaso
 		br.coolDown = min(br.coolDown*2, b.maxCoolDown)
 		return b.openLocked(dest, br, "probe call failed: "+reason)
 	}
-	// A neutral outcome says nothing about recovery: the next task
+	// A neutral outcome shows nothing about recovery, so the next task
 	// probes.
 	br.probeStart = time.Time{}
 	return nil
