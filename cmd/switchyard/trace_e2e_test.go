@@ -251,7 +251,7 @@ func TestTraceShowsDeadLetter(t *testing.T) {
 	s.cli.run("connection", "create", "jenkins-connection", "--auth", "basic",
 		"--username", "admin", "--password-env", "JENKINS_TOKEN",
 		"--network", "private").wantCode(t, exitOK)
-	// Jenkins has no job "missing" and answers 404, which is not retried.
+	// Jenkins has no job "missing" and responds 404, which is not retried.
 	s.cli.run("destination", "create", "missing-job",
 		"--url", jenkinsURL+"/job/missing/build", "--method", "POST",
 		"--connection", "jenkins-connection").wantCode(t, exitOK)

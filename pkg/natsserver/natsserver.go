@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// Config is where the embedded server listens and stores its data.
+// Config is the listen address and store folder of an embedded server.
 type Config struct {
 	// Host and Port to listen on. Port -1 picks a free port.
 	Host string

@@ -16,7 +16,7 @@ const MaxEventSize = 256 << 10
 // Options sizes the streams and buckets that Ensure creates.
 type Options struct {
 	// Owner makes Ensure update existing streams and buckets to these
-	// options. The config service owns them; the other services only
+	// options. The config service is the owner. The other services only
 	// create what is missing, so one started with default options never
 	// undoes settings such as the retention of EVENTS.
 	Owner bool

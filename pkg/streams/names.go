@@ -106,21 +106,26 @@ func (t Topology) Bucket(name string) string {
 	return t.Prefix + "_" + name
 }
 
-// IngestSubject is where NATS producers publish the events of a bus.
+// IngestSubject returns the subject on which NATS producers publish the
+// events of a bus.
 func (t Topology) IngestSubject(bus string) string { return t.subject(rootIngest, bus) }
 
-// EventsSubject is where ingest stores the accepted events of a bus.
+// EventsSubject returns the subject on which ingest stores the accepted
+// events of a bus.
 func (t Topology) EventsSubject(bus string) string { return t.subject(rootEvents, bus) }
 
-// DeliveriesSubject is where the rule engine puts tasks for a destination.
+// DeliveriesSubject returns the subject on which the rule engine puts
+// the tasks of a destination.
 func (t Topology) DeliveriesSubject(destination string) string {
 	return t.subject(rootDeliveries, destination)
 }
 
-// DeadLetterSubject is where delivery puts what failed for good.
+// DeadLetterSubject returns the subject on which delivery puts the
+// deliveries of a bus that failed for good.
 func (t Topology) DeadLetterSubject(bus string) string { return t.subject(rootDeadLetter, bus) }
 
-// RejectedSubject is where ingest puts NATS messages it could not accept.
+// RejectedSubject returns the subject on which ingest puts the NATS
+// messages of a bus that it could not accept.
 func (t Topology) RejectedSubject(bus string) string { return t.subject(rootRejected, bus) }
 
 // ReplaySubject is where config puts archived events of a bus that the

@@ -182,8 +182,8 @@ func (s *Service) startRedrive(ctx context.Context, d *storedDeadLetter,
 const republishedReason = "an earlier redrive republished it; its dead letter is removed now"
 
 // beginRedrive creates the marker of a dead letter, or reads the marker
-// of an earlier redrive. A non-empty reason tells the caller why the
-// dead letter is skipped.
+// of an earlier redrive. A non-empty reason means the caller skips the
+// dead letter, and says why.
 func (s *Service) beginRedrive(ctx context.Context, d *storedDeadLetter,
 ) (*redrive, string, error) {
 	task := proto.Clone(d.dl.GetTask()).(*internalv1.DeliveryTask)

@@ -6,9 +6,9 @@ package config
 // has no transaction over several keys, so without the lock a delete
 // racing a create could leave a reference to a deleted object.
 //
-// TODO: several config replicas can still race each other this way;
-// closing that needs a lock shared through NATS (for example a KV key
-// taken with Create and released with Delete).
+// TODO: several config replicas can still race each other this way.
+// Closing that needs a lock shared through NATS, for example a KV key
+// taken with Create and released with Delete.
 func (s *Service) lockWrites() func() {
 	s.writeMu.Lock()
 	return s.writeMu.Unlock

@@ -30,12 +30,12 @@ const benchRateLimit = 10000
 const benchDeadline = 2 * time.Minute
 
 // BenchmarkDeliverImmediate delivers tasks to a local endpoint that
-// answers at once, with the default concurrency.
+// responds at once, with the default concurrency.
 func BenchmarkDeliverImmediate(b *testing.B) {
 	benchDeliver(b, 0, 0)
 }
 
-// BenchmarkDeliverSlow delivers tasks to a local endpoint that answers
+// BenchmarkDeliverSlow delivers tasks to a local endpoint that responds
 // after 100 ms. Throughput must grow with the destination's
 // max_concurrency: about max_concurrency × 10 events/s.
 func BenchmarkDeliverSlow(b *testing.B) {
@@ -46,7 +46,7 @@ func BenchmarkDeliverSlow(b *testing.B) {
 	}
 }
 
-// benchDeliver queues b.N tasks for an endpoint that answers after
+// benchDeliver queues b.N tasks for an endpoint that responds after
 // latency, then times their delivery by one service.
 func benchDeliver(b *testing.B, latency time.Duration, maxConcurrency int32) {
 	ns := natstest.Start(b)

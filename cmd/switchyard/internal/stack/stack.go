@@ -33,7 +33,7 @@ import (
 	"github.com/switchyard-dev/switchyard/services/ruleengine"
 )
 
-// Config says where the services listen and keep their data.
+// Config is the set of listen addresses and the data folder of a stack.
 type Config struct {
 	// DataDir holds the embedded server's JetStream store, the secret
 	// key and the internal token.
@@ -61,7 +61,7 @@ type Config struct {
 	// undo a setting that differs from its own.
 	StreamOptions streams.Options
 	// SpanExporter, when set, receives every span and turns tracing on
-	// whatever the OTEL_* variables say. Tests use an in-memory one.
+	// whatever the OTEL_* variables set. Tests use an in-memory one.
 	SpanExporter sdktrace.SpanExporter
 }
 
