@@ -13,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 )
 
 // Stream names without a prefix.
@@ -179,3 +180,14 @@ func digest(parts ...string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:20])
 }
+
+// PullExpiry is how long each pull request of the services' consumers
+// waits on the server. The client notices a pull request that ended
+// without its knowledge only after two missed heartbeats, at half the
+// expiry each. With nats.go v1.56.0 and nats-server v2.9.10, that
+// happened under a backlog of tens of thousands of delivery tasks:
+// the server held no pull request while the client waited, and with
+// the default expiry of 30 s each loss stalled the consumer for 30 s.
+// A short expiry bounds the stall, at the cost of a new pull request
+// every few seconds while a stream is idle.
+const PullExpiry = 4 * time.Second

@@ -31,9 +31,14 @@ import (
 const ConsumerName = "delivery"
 
 // ackWait exceeds the longest destination timeout (60 s) with room for
-// resolving the destination and recording the outcome. Each attempt
-// also sends InProgress before its HTTP call.
+// resolving the destination and recording the outcome.
 const ackWait = 90 * time.Second
+
+// extendAfter is the age of a message past which an attempt first sends
+// InProgress, so the call and its bookkeeping still fit in the ack wait.
+// A younger message is not extended, which saves a message to the
+// server on every delivery.
+const extendAfter = ackWait - MaxTimeout - bookkeepingTimeout - 5*time.Second
 
 // bookkeepingTimeout bounds recording, dead-lettering and acking after
 // an attempt. It runs even while the service stops, so a finished call
@@ -278,7 +283,8 @@ func (s *Service) Run(ctx context.Context) error {
 	defer func() { _ = sub.Unsubscribe() }()
 	defer s.clients.close()
 
-	it, err := s.consumer.Messages(jetstream.PullMaxMessages(fetchBatch(s.cfg)))
+	it, err := s.consumer.Messages(jetstream.PullMaxMessages(fetchBatch(s.cfg)),
+		jetstream.PullExpiry(streams.PullExpiry))
 	if err != nil {
 		return fmt.Errorf("delivery: consume: %w", err)
 	}

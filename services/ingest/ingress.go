@@ -74,6 +74,7 @@ func (s *Service) startIngress() (*ingress, error) {
 	consume, err := s.consumer.Consume(
 		func(msg jetstream.Msg) { in.pending <- s.handleIngress(msg) },
 		jetstream.PullMaxMessages(ingressPullBatch),
+		jetstream.PullExpiry(streams.PullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.consumeWarnings.warn(s.log, "ingress consume error", "error", err)
 		}))

@@ -106,7 +106,8 @@ func (s *Service) runReplays(ctx context.Context) {
 func (s *Service) feedReplays(ctx context.Context, replays chan<- jetstream.Msg) {
 	defer close(replays)
 	for ctx.Err() == nil {
-		it, err := s.replays.Messages(jetstream.PullMaxMessages(s.cfg.BatchSize))
+		it, err := s.replays.Messages(jetstream.PullMaxMessages(s.cfg.BatchSize),
+			jetstream.PullExpiry(streams.PullExpiry))
 		if err != nil {
 			s.throttled.log(slog.LevelWarn, "replay/start", "starting to consume replayed events failed",
 				"error", err)

@@ -209,7 +209,8 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) feed(ctx context.Context, events chan<- jetstream.Msg) {
 	defer close(events)
 	for ctx.Err() == nil {
-		it, err := s.consumer.Messages(jetstream.PullMaxMessages(s.cfg.BatchSize * s.cfg.Workers))
+		it, err := s.consumer.Messages(jetstream.PullMaxMessages(s.cfg.BatchSize*s.cfg.Workers),
+			jetstream.PullExpiry(streams.PullExpiry))
 		if err != nil {
 			s.throttled.log(slog.LevelWarn, "consume/start", "starting to consume events failed",
 				"error", err)

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/switchyard-dev/switchyard/pkg/configclient"
+	"github.com/switchyard-dev/switchyard/pkg/natsconn"
 	"github.com/switchyard-dev/switchyard/pkg/natsserver"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/telemetry"
@@ -72,6 +73,7 @@ type Stack struct {
 	lock      *os.File
 	nats      *server.Server
 	natsURL   string
+	log       *slog.Logger
 	conns     []*nats.Conn
 	grpcConns []*grpc.ClientConn
 	redis     *redis.Client
@@ -87,7 +89,7 @@ type Stack struct {
 // Start starts NATS, if embedded, and creates the four services. The
 // services serve once Run is called; Close releases what Start opened.
 func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
-	s := &Stack{}
+	s := &Stack{log: cfg.Logger}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -193,9 +195,9 @@ func loadSecrets(cfg Config) ([]byte, string, error) {
 }
 
 func (s *Stack) connect(name string) (*nats.Conn, error) {
-	nc, err := nats.Connect(s.natsURL, nats.Name("switchyard-"+name), nats.MaxReconnects(-1))
+	nc, err := natsconn.Connect(s.natsURL, "switchyard-"+name, s.log)
 	if err != nil {
-		return nil, fmt.Errorf("%s: connect to NATS at %s: %w", name, s.natsURL, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	s.conns = append(s.conns, nc)
 	s.tel.AddReadinessCheck(name+".nats", telemetry.NATSReady(nc))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/switchyard-dev/switchyard/pkg/natsconn"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	"github.com/switchyard-dev/switchyard/services/config"
@@ -116,9 +117,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer obs.Stop(logger)
 
-	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-config"), nats.MaxReconnects(-1))
+	nc, err := natsconn.Connect(o.natsURL, "switchyard-config", logger)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
+		return err
 	}
 	defer nc.Close()
 	obs.Telemetry.AddReadinessCheck("config.nats", telemetry.NATSReady(nc))

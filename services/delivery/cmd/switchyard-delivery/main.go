@@ -14,10 +14,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-dev/switchyard/pkg/configclient"
+	"github.com/switchyard-dev/switchyard/pkg/natsconn"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
@@ -122,9 +122,9 @@ func run(ctx context.Context, args []string) error {
 		obs.Telemetry.AddReadinessCheck("delivery.redis", redisReady(rdb))
 	}
 
-	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-delivery"), nats.MaxReconnects(-1))
+	nc, err := natsconn.Connect(o.natsURL, "switchyard-delivery", logger)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
+		return err
 	}
 	defer nc.Close()
 	obs.Telemetry.AddReadinessCheck("delivery.nats", telemetry.NATSReady(nc))

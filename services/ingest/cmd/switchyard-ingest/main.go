@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchyard-dev/switchyard/pkg/configclient"
+	"github.com/switchyard-dev/switchyard/pkg/natsconn"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	switchyardv1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
@@ -94,9 +95,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer obs.Stop(log)
 
-	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-ingest"), nats.MaxReconnects(-1))
+	nc, err := natsconn.Connect(o.natsURL, "switchyard-ingest", log)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
+		return err
 	}
 	defer nc.Close()
 	obs.Telemetry.AddReadinessCheck("ingest.nats", telemetry.NATSReady(nc))

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchyard-dev/switchyard/pkg/configclient"
+	"github.com/switchyard-dev/switchyard/pkg/natsconn"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
@@ -90,9 +91,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer obs.Stop(logger)
 
-	nc, err := nats.Connect(o.natsURL, nats.Name("switchyard-ruleengine"), nats.MaxReconnects(-1))
+	nc, err := natsconn.Connect(o.natsURL, "switchyard-ruleengine", logger)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", o.natsURL, err)
+		return err
 	}
 	defer nc.Close()
 	obs.Telemetry.AddReadinessCheck("ruleengine.nats", telemetry.NATSReady(nc))
