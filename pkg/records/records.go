@@ -125,34 +125,62 @@ func CreateFailed(err error) bool {
 	return err != nil && !isConflict(err)
 }
 
+// Snapshot is a record as read from the bucket, with the revision an
+// update must match. A key without a value reads as an empty record at
+// revision 0.
+type Snapshot struct {
+	Record   *v1.Delivery
+	Revision uint64
+}
+
+// Read returns the stored record of key, or an empty one when the key
+// has no value, since the record may have expired or never been
+// created.
+func (s *Store) Read(ctx context.Context, key string) (*Snapshot, error) {
+	entry, err := s.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return &Snapshot{Record: &v1.Delivery{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read delivery record: %w", err)
+	}
+	d := &v1.Delivery{}
+	if err := proto.Unmarshal(entry.Value(), d); err != nil {
+		return nil, fmt.Errorf("decode delivery record %s: %w", key, err)
+	}
+	return &Snapshot{Record: d, Revision: entry.Revision()}, nil
+}
+
 // Update applies change to the stored record, retrying when another
-// writer got there first. A missing record starts from an empty one,
-// since the record may have expired or never been created.
+// writer got there first. A missing record starts from an empty one.
 func (s *Store) Update(ctx context.Context, key string, change func(*v1.Delivery)) error {
+	return s.UpdateFrom(ctx, key, nil, change)
+}
+
+// UpdateFrom is Update starting from snap, a Read of key made earlier,
+// which saves a round trip when the caller has just read the record.
+// The snapshot's record is changed in place. When the stored record has
+// moved on since, the write conflicts and the loop reads it again. A
+// nil snap reads first.
+func (s *Store) UpdateFrom(ctx context.Context, key string, snap *Snapshot,
+	change func(*v1.Delivery)) error {
 	for range maxUpdateTries {
-		d := &v1.Delivery{}
-		var rev uint64
-		entry, err := s.kv.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-		case err != nil:
-			return fmt.Errorf("read delivery record: %w", err)
-		default:
-			rev = entry.Revision()
-			if err := proto.Unmarshal(entry.Value(), d); err != nil {
-				return fmt.Errorf("decode delivery record %s: %w", key, err)
+		if snap == nil {
+			var err error
+			if snap, err = s.Read(ctx, key); err != nil {
+				return err
 			}
 		}
 
-		change(d)
-		b, err := proto.Marshal(d)
+		change(snap.Record)
+		b, err := proto.Marshal(snap.Record)
 		if err != nil {
 			return err
 		}
-		if rev == 0 {
+		if snap.Revision == 0 {
 			_, err = s.kv.Create(ctx, key, b)
 		} else {
-			_, err = s.kv.Update(ctx, key, b, rev)
+			_, err = s.kv.Update(ctx, key, b, snap.Revision)
 		}
 		if err == nil {
 			return nil
@@ -160,6 +188,7 @@ func (s *Store) Update(ctx context.Context, key string, change func(*v1.Delivery
 		if !isConflict(err) {
 			return fmt.Errorf("write delivery record: %w", err)
 		}
+		snap = nil
 	}
 	return fmt.Errorf("write delivery record %s: %d conflicting writers", key, maxUpdateTries)
 }

@@ -289,10 +289,15 @@ func TestAckWaitExceedsHeldTime(t *testing.T) {
 	cfg := Config{}
 	cfg.setDefaults()
 	got := consumerConfig(cfg).AckWait
-	// A worker sends InProgress right before each call, then holds the
-	// message for the call and the bookkeeping after it.
-	if need := MaxTimeout + bookkeepingTimeout; got <= need {
-		t.Errorf("AckWait = %v, want more than the longest call and its bookkeeping, %v", got, need)
+	// Right before a call, a worker sends InProgress unless the message
+	// is younger than extendAfter, then holds it for the call and the
+	// bookkeeping after it.
+	if need := extendAfter + MaxTimeout + bookkeepingTimeout; got <= need {
+		t.Errorf("AckWait = %v, want more than the age not extended, the longest call "+
+			"and its bookkeeping, %v", got, need)
+	}
+	if extendAfter <= 0 {
+		t.Errorf("extendAfter = %v, want a positive age", extendAfter)
 	}
 	// Before that InProgress it resolves the destination, may publish a
 	// circuit change and waits for the rate limit.

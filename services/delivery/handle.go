@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchyard-dev/switchyard/pkg/records"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	"github.com/switchyard-dev/switchyard/services/delivery/retry"
 )
@@ -25,6 +26,8 @@ type delivery struct {
 	// earlier holds the attempts of this run made before this message
 	// delivery, from the record.
 	earlier priorAttempts
+	// record is the record as read at the start, for the first update.
+	record *records.Snapshot
 	// attempts made by this worker, in order.
 	attempts []attemptResult
 	// span is the processing span, for bookkeeping that runs on
@@ -74,8 +77,10 @@ func (s *Service) handle(ctx context.Context, j job) {
 	if !s.admit(ctx, d, resolved) {
 		return
 	}
-	if err := j.msg.InProgress(); err != nil {
-		d.log.Debug("extend ack deadline failed", "error", err)
+	if mayOutliveAckWait(j) {
+		if err := j.msg.InProgress(); err != nil {
+			d.log.Debug("extend ack deadline failed", "error", err)
+		}
 	}
 
 	number := d.earlier.count + 1
@@ -98,6 +103,16 @@ func (s *Service) handle(ctx context.Context, j job) {
 	s.recordCircuit(d, res)
 	s.recordConnectionState(res)
 	s.settle(d, res)
+}
+
+// mayOutliveAckWait reports whether an attempt on j might not finish
+// within the ack wait left. The client is not told when the server
+// delivered a message, so on a first delivery the time since it was
+// stored is used, which is never less than the time since delivery. A
+// redelivered message may be far older than its delivery, so it is
+// always extended.
+func mayOutliveAckWait(j job) bool {
+	return j.meta.NumDelivered > 1 || time.Since(j.meta.Timestamp) > extendAfter
 }
 
 // retryWithFreshCredentials makes one more attempt at once after a

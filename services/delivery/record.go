@@ -2,11 +2,8 @@ package delivery
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard-dev/switchyard/pkg/records"
@@ -39,25 +36,19 @@ type priorAttempts struct {
 // When the record cannot be read, the count is NumDelivered-1, which
 // may be too high by the returns that made no call.
 func (s *Service) loadPriorAttempts(ctx context.Context, d *delivery) priorAttempts {
-	entry, err := s.kv.Get(ctx, d.key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return priorAttempts{}
-	}
-	rec := &v1.Delivery{}
-	if err == nil {
-		err = proto.Unmarshal(entry.Value(), rec)
-	}
+	snap, err := s.records.Read(ctx, d.key)
 	if err != nil {
 		d.log.Warn("read delivery record failed; counting attempts from deliveries",
 			"error", err)
 		return priorAttempts{count: int(d.meta.NumDelivered) - 1}
 	}
+	d.record = snap
 
 	// NOTE: comparing the NATS server's timestamp with attempt times
 	// from this host's clock assumes the clocks roughly agree.
 	newRun := d.task.GetRedriven() || d.task.GetReplayed()
 	var p priorAttempts
-	for _, a := range rec.GetAttempts() {
+	for _, a := range snap.Record.GetAttempts() {
 		start := a.GetStartTime().AsTime()
 		if newRun && start.Before(d.meta.Timestamp) {
 			continue
@@ -114,7 +105,11 @@ func terminal(state v1.DeliveryState, o retry.Outcome) recordChange {
 func (s *Service) updateRecord(ctx context.Context, d *delivery, change recordChange) {
 	t := d.task
 	now := timestamppb.Now()
-	err := s.records.Update(ctx, d.key, func(r *v1.Delivery) {
+	// The record read at the start saves a round trip; it is used once,
+	// since the write makes its revision stale.
+	snap := d.record
+	d.record = nil
+	err := s.records.UpdateFrom(ctx, d.key, snap, func(r *v1.Delivery) {
 		if r.GetEventId() == "" {
 			r.EventId, r.EventSource, r.Bus = t.GetEventId(), t.GetEventSource(), t.GetBus()
 			r.Rule, r.TargetId = t.GetRule(), t.GetTargetId()
