@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"net"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -86,14 +85,8 @@ func (s *Server) deleteStreams(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	mine := []string{s.Topology.Stream(""), "KV_" + s.Topology.Bucket("")}
-	names := js.StreamNames(ctx)
-	for name := range names.Name() {
-		for _, prefix := range mine {
-			if strings.HasPrefix(name, prefix) {
-				_ = js.DeleteStream(ctx, name)
-			}
-		}
+	if err := streams.Delete(ctx, js, s.Topology); err != nil {
+		t.Logf("clean up streams of prefix %s: %v", s.Topology.Prefix, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -176,4 +177,31 @@ func (t Topology) bucketConfigs(o Options) []jetstream.KeyValueConfig {
 		bucket(BucketCircuits),
 		bucket(BucketConnectionState),
 	}
+}
+
+// Delete removes the streams and key-value buckets of t from the server,
+// for a topology with a prefix of its own on a shared server, such as a
+// test's or a benchmark run's. With an empty prefix it would remove
+// every Switchyard stream, so it refuses.
+func Delete(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	if t.Prefix == "" {
+		return errors.New("delete topology: the topology has no prefix; " +
+			"refusing to delete the streams of a whole installation")
+	}
+	mine := []string{t.Stream(""), "KV_" + t.Bucket("")}
+	var errs []error
+	names := js.StreamNames(ctx)
+	for name := range names.Name() {
+		for _, prefix := range mine {
+			if strings.HasPrefix(name, prefix) {
+				if err := js.DeleteStream(ctx, name); err != nil {
+					errs = append(errs, fmt.Errorf("delete stream %s: %w", name, err))
+				}
+			}
+		}
+	}
+	if err := names.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("list streams: %w", err))
+	}
+	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package streams_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -62,5 +63,51 @@ func TestEnsureIdempotent(t *testing.T) {
 	}
 	if got := s.CachedInfo().Config.Retention; got != jetstream.WorkQueuePolicy {
 		t.Errorf("DELIVERIES retention = %v, want work queue", got)
+	}
+}
+
+func TestDeleteKeepsOtherPrefixes(t *testing.T) {
+	srv := natstest.Start(t)
+	js, err := jetstream.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	gone := streams.Topology{Prefix: "run1"}
+	kept := streams.Topology{Prefix: "run12"}
+	for _, tp := range []streams.Topology{gone, kept} {
+		if err := streams.Ensure(ctx, js, tp, streams.Options{Owner: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := streams.Delete(ctx, js, gone); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	var left []string
+	for name := range js.StreamNames(ctx).Name() {
+		left = append(left, name)
+	}
+	for _, name := range left {
+		if strings.HasPrefix(name, "RUN1_") || strings.HasPrefix(name, "KV_run1_") {
+			t.Errorf("stream %s of the deleted topology is left", name)
+		}
+	}
+	if _, err := js.Stream(ctx, kept.Stream(streams.Events)); err != nil {
+		t.Errorf("stream of prefix run12 is gone: %v", err)
+	}
+	if _, err := js.KeyValue(ctx, kept.Bucket(streams.BucketDeliveries)); err != nil {
+		t.Errorf("bucket of prefix run12 is gone: %v", err)
+	}
+}
+
+func TestDeleteRejectsEmptyPrefix(t *testing.T) {
+	srv := natstest.Start(t)
+	js, err := jetstream.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := streams.Delete(context.Background(), js, streams.Topology{}); err == nil {
+		t.Error("Delete of a topology without a prefix succeeded")
 	}
 }

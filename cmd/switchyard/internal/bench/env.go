@@ -89,6 +89,10 @@ func startEnv(ctx context.Context, cfg Config, mode, redisURL string) (_ *env, e
 	if cfg.NATSURL != "" || redisURL != "" {
 		e.topology = streams.Topology{Prefix: "bench" + randomHex(4)}
 	}
+	if cfg.NATSURL != "" {
+		// Registered first, so it runs last, once the services stopped.
+		e.onClose(func() { e.deleteStreams(cfg.NATSURL) })
+	}
 
 	switch mode {
 	case ModeDev:
@@ -317,3 +321,23 @@ func randomBytes(n int) []byte {
 }
 
 func randomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+// deleteStreams removes the run's streams and buckets from the shared
+// server at url, which would otherwise keep every event of the run.
+func (e *env) deleteStreams(url string) {
+	nc, err := nats.Connect(url, nats.Name("switchyard-bench-cleanup"))
+	if err != nil {
+		e.log.Warn("delete the run's streams failed", "prefix", e.topology.Prefix, "error", err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = streams.Delete(ctx, js, e.topology)
+	}
+	if err != nil {
+		e.log.Warn("delete the run's streams failed", "prefix", e.topology.Prefix, "error", err)
+	}
+}
