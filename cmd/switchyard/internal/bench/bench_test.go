@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,13 @@ func checkPipeline(t *testing.T, results []PipelineResult, cfg Config) {
 		if p.EventsPerSecond <= 0 {
 			t.Errorf("pipeline with %d rules: %v events/s, want above 0", p.Rules, p.EventsPerSecond)
 		}
+		if p.LongestGapSeconds < 0 || p.LongestGapSeconds > p.Seconds {
+			t.Errorf("pipeline with %d rules: longest gap %v s, want 0 to the run's %v s",
+				p.Rules, p.LongestGapSeconds, p.Seconds)
+		}
+		if p.CPU == nil || p.CPU.MicrosecondsPerEvent <= 0 {
+			t.Errorf("pipeline with %d rules: CPU = %+v, want a time above 0", p.Rules, p.CPU)
+		}
 	}
 }
 
@@ -192,8 +200,12 @@ func checkPage(t *testing.T, rep *Report) {
 	}
 
 	for _, s := range sections {
-		if got := strings.Count(string(page), "\n## "+s.title+"\n"); got != 1 {
-			t.Errorf("section %q appears %d times, want 1", s.title, got)
+		want := 0
+		if slices.Contains(rep.Phases, s.marker) {
+			want = 1
+		}
+		if got := strings.Count(string(page), "\n## "+s.title+"\n"); got != want {
+			t.Errorf("section %q appears %d times, want %d", s.title, got, want)
 		}
 	}
 	if !strings.Contains(string(page), note) {
@@ -279,5 +291,29 @@ func TestCheckLoopback(t *testing.T) {
 				t.Errorf("checkLoopback(%q) = %v, want ok %v", tt.url, err, tt.wantOK)
 			}
 		})
+	}
+}
+
+func TestMarkdownKeepsSectionsNotRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	old := "# Benchmarks\n\n## Latency\n\n<!-- bench:latency:begin -->\nfigures of an earlier run\n" +
+		"<!-- bench:latency:end -->\n"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := &Report{Time: time.Now(), Phases: []string{PhaseLimit},
+		Runs: []*RunResult{{Mode: ModeDev, Limit: &LimitResult{Events: 10, Seconds: 1, EventsPerSecond: 10}}}}
+	if err := WriteMarkdown(path, rep); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), "figures of an earlier run") {
+		t.Errorf("the latency section of an earlier run was replaced:\n%s", page)
+	}
+	if !strings.Contains(string(page), "<!-- bench:limit:begin -->") {
+		t.Errorf("the limit section that ran is missing:\n%s", page)
 	}
 }

@@ -29,6 +29,7 @@ type endpoint struct {
 
 	mu        sync.Mutex
 	lastOK    time.Time
+	maxGap    time.Duration
 	badBodies int
 }
 
@@ -62,6 +63,9 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	e.ok.Add(1)
 	e.mu.Lock()
+	if !e.lastOK.IsZero() {
+		e.maxGap = max(e.maxGap, now.Sub(e.lastOK))
+	}
 	e.lastOK = now
 	e.mu.Unlock()
 	if e.latency != nil {
@@ -85,6 +89,13 @@ func (e *endpoint) lastDelivery() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.lastOK
+}
+
+// longestGap returns the longest time between two 200 responses.
+func (e *endpoint) longestGap() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.maxGap
 }
 
 // waitOK polls until the endpoint has responded 200 to want requests,
@@ -127,6 +138,7 @@ func (e *endpoint) reset() {
 	e.failed.Store(0)
 	e.mu.Lock()
 	e.lastOK = time.Time{}
+	e.maxGap = 0
 	e.badBodies = 0
 	e.mu.Unlock()
 	if e.latency != nil {

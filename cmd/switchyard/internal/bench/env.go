@@ -54,6 +54,8 @@ type env struct {
 	nc        *nats.Conn
 	js        jetstream.JetStream
 	dataDir   string
+	// pids are the service processes in processes mode.
+	pids []int
 	// probe receives the events that tell when rules are loaded.
 	probe *endpoint
 
@@ -235,6 +237,7 @@ func (e *env) startProcess(cfg Config, name string, vars, args []string) error {
 		return fmt.Errorf("start %s (run make build first, or set --bin): %w", name, err)
 	}
 
+	e.pids = append(e.pids, cmd.Process.Pid)
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	e.onClose(func() {

@@ -52,6 +52,7 @@ func postEvents(ctx context.Context, e *env, cfg Config, res *IngestResult) erro
 
 	var next, failed atomic.Int64
 	var latency recorder
+	cpu := startCPU(e)
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	for range cfg.Connections {
@@ -75,6 +76,7 @@ func postEvents(ctx context.Context, e *env, cfg Config, res *IngestResult) erro
 	res.HTTPSeconds = elapsed.Seconds()
 	res.HTTPRequestsPerSecond = rate(cfg.Events-res.HTTPFailed, elapsed)
 	res.HTTPLatency = latency.summary()
+	res.HTTPCPU = e.cpuUse(cpu, cfg.Events)
 	if err == nil && res.HTTPFailed > 0 {
 		err = fmt.Errorf("%d of %d requests got a status other than 200", res.HTTPFailed, cfg.Events)
 	}

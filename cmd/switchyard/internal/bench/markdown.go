@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -46,6 +47,11 @@ func WriteMarkdown(path string, rep *Report) error {
 
 	text := string(page)
 	for _, s := range sections {
+		// A phase that did not run leaves its section as it was, with
+		// the figures and date of the run that measured them.
+		if !slices.Contains(rep.Phases, s.marker) {
+			continue
+		}
 		text = replaceSection(text, s.title, s.marker, s.render(rep))
 	}
 	return os.WriteFile(path, []byte(text), 0o644)

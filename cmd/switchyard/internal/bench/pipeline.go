@@ -30,6 +30,7 @@ func runPipeline(ctx context.Context, e *env, cfg Config, rules int) (PipelineRe
 
 	b := batch{bus: bus, idPrefix: bus, count: cfg.Events,
 		key: func(i int) string { return ruleKey(i % rules) }}
+	cpu := startCPU(e)
 	start, err := b.publish(ctx, e)
 	if err != nil {
 		return res, err
@@ -38,6 +39,8 @@ func runPipeline(ctx context.Context, e *env, cfg Config, rules int) (PipelineRe
 	elapsed := ep.lastDelivery().Sub(start)
 	res.Seconds = elapsed.Seconds()
 	res.EventsPerSecond = rate(int(ep.ok.Load()), elapsed)
+	res.LongestGapSeconds = ep.longestGap().Seconds()
+	res.CPU = e.cpuUse(cpu, cfg.Events)
 	if err != nil {
 		return res, fmt.Errorf("bus %s: %w", rs.bus, err)
 	}

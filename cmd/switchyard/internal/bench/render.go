@@ -12,15 +12,15 @@ func renderIngest(rep *Report) string {
 			commas(int64(in.HTTPRequests)), fmt.Sprint(in.HTTPConnections),
 			number(in.HTTPRequestsPerSecond), number(in.HTTPLatency.P50),
 			number(in.HTTPLatency.P99), fmt.Sprint(in.HTTPFailed),
-			number(in.NATSEventsPerSecond),
+			number(in.NATSEventsPerSecond), cpuCell(in.HTTPCPU),
 		}
 	})
 	head := []string{"run", "HTTP requests", "connections", "requests/s", "p50 ms", "p99 ms",
-		"failed", "NATS events/s"}
+		"failed", "NATS events/s", "CPU µs per HTTP request"}
 	return block(measuredOn(rep),
 		"Each HTTP request is one structured CloudEvent of 1 KB, answered once "+
 			"JetStream has stored it in EVENTS. The NATS figure is JetStream "+
-			"publishes to ingest.<bus>, counted until EVENTS holds every event.",
+			"publishes to ingest.<bus>, counted until EVENTS holds every event. "+cpuScopes,
 		table(head, rows), notes,
 		targetLines(rep, "ingest requests/s", "ingest p99 ms"))
 }
@@ -32,8 +32,9 @@ func renderPipeline(rep *Report) string {
 		}
 		cells := []string{"", "", "not measured"}
 		for i, p := range run.Pipeline[:min(len(run.Pipeline), 2)] {
-			cells[i] = fmt.Sprintf("%s rules: %s events/s (%s events, %.1f s)",
-				commas(int64(p.Rules)), number(p.EventsPerSecond), commas(int64(p.Events)), p.Seconds)
+			cells[i] = fmt.Sprintf("%s rules: %s events/s (%s events, %.1f s, longest gap %.2f s%s)",
+				commas(int64(p.Rules)), number(p.EventsPerSecond), commas(int64(p.Events)), p.Seconds,
+				p.LongestGapSeconds, cpuNote(p.CPU, "event"))
 		}
 		if run.Limit != nil && run.Limit.EventsPerSecond > 0 {
 			cells[2] = number(run.Limit.EventsPerSecond)
@@ -45,7 +46,7 @@ func renderPipeline(rep *Report) string {
 		"Events of 1 KB are published over NATS to ingest.<bus>, each matching "+
 			"one rule, and delivered to an HTTP endpoint on 127.0.0.1 that answers "+
 			"200 at once. The rate runs from the first publish to the last delivery "+
-			"counted at the endpoint.",
+			"counted at the endpoint. "+cpuScopes,
 		table(head, rows), notes,
 		targetLines(rep, "pipeline / raw JetStream", "many rules / few rules"))
 }
@@ -114,4 +115,25 @@ func renderLimit(rep *Report) string {
 			"and acks it once the copy is stored, and a consumer that acks the "+
 			"second stream. No ack is synchronous.",
 		table(head, rows), notes)
+}
+
+// cpuScopes explains the CPU figures of a table.
+const cpuScopes = "CPU time is user plus system time: of the four service processes " +
+	"in processes mode, and of the whole bench process, with NATS and the load " +
+	"generator, in dev mode."
+
+// cpuNote formats CPU use for a sentence, with a leading comma.
+func cpuNote(c *CPUUse, unit string) string {
+	if c == nil {
+		return ""
+	}
+	return fmt.Sprintf(", %s µs CPU per %s", number(c.MicrosecondsPerEvent), unit)
+}
+
+// cpuCell formats CPU use for a table cell.
+func cpuCell(c *CPUUse) string {
+	if c == nil {
+		return "not measured"
+	}
+	return number(c.MicrosecondsPerEvent)
 }

@@ -60,6 +60,7 @@ type IngestResult struct {
 	HTTPSeconds           float64   `json:"http_seconds"`
 	HTTPRequestsPerSecond float64   `json:"http_requests_per_second"`
 	HTTPLatency           Latencies `json:"http_latency"`
+	HTTPCPU               *CPUUse   `json:"http_cpu,omitempty"`
 	NATSEvents            int       `json:"nats_events"`
 	NATSSeconds           float64   `json:"nats_seconds"`
 	NATSEventsPerSecond   float64   `json:"nats_events_per_second"`
@@ -72,6 +73,22 @@ type PipelineResult struct {
 	Events          int     `json:"events"`
 	Seconds         float64 `json:"seconds"`
 	EventsPerSecond float64 `json:"events_per_second"`
+	// LongestGapSeconds is the longest time between two deliveries at
+	// the endpoint, which shows a stall that the average hides.
+	LongestGapSeconds float64 `json:"longest_gap_seconds"`
+	CPU               *CPUUse `json:"cpu,omitempty"`
+}
+
+// CPUUse is the CPU time, user and system, spent during a measurement.
+// It counts work rather than waiting, so it shows the cost of an event
+// when a rate is held back by something else, though contention for the
+// CPUs still raises it.
+type CPUUse struct {
+	Seconds              float64 `json:"seconds"`
+	MicrosecondsPerEvent float64 `json:"microseconds_per_event"`
+	// Scope names whose CPU time it is: the service processes, or the
+	// whole bench process in dev mode.
+	Scope string `json:"scope"`
 }
 
 // LatencyResult is publish-to-endpoint latency at a steady rate.
