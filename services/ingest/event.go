@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
-	"github.com/cloudevents/sdk-go/v2/binding/format"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
@@ -194,8 +193,10 @@ func decodeStructured(raw []byte) (*event.Event, *failure) {
 		return nil, f
 	}
 
+	// The SDK's own decoder, without encoding/json around it: that would
+	// scan the event for validity once more, which decodeObject did.
 	ev := event.New()
-	err := parseSafely(func() error { return format.JSON.Unmarshal(raw, &ev) })
+	err := parseSafely(func() error { return ev.UnmarshalJSON(raw) })
 	if err != nil {
 		return nil, sdkFailure(CodeMalformedEvent, "the event is not a valid CloudEvent", err)
 	}
@@ -463,7 +464,9 @@ func complete(ev *event.Event, now time.Time, fallbackID string) ([]byte, *failu
 		return nil, sdkFailure(CodeInvalidAttribute, "the event is not a valid CloudEvent", err)
 	}
 
-	stored, err := format.JSON.Marshal(ev)
+	// MarshalJSON writes compact JSON itself. Going through json.Marshal
+	// would scan and copy it again, and escape <, > and & in strings.
+	stored, err := ev.MarshalJSON()
 	if err != nil {
 		return nil, fail(CodeMalformedEvent, "the event could not be written as JSON: %v", err)
 	}
