@@ -331,16 +331,29 @@ risk calling its endpoint twice.
 	return cmd
 }
 
+// printRedrive prints the result of a redrive. A dead letter that was
+// skipped makes the command fail after the output, so a script notices
+// that not everything it chose was sent again.
 func (a *app) printRedrive(resp *v1.RedriveDeadLettersResponse) error {
 	if a.jsonOutput() {
-		return a.printProto(resp)
+		if err := a.printProto(resp); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.out, "redriven %d, skipped %d\n", resp.GetRedriven(), resp.GetSkipped())
+		t := newTable(a.out)
+		for _, s := range resp.GetSkippedDeadLetters() {
+			t.row("  skipped "+s.GetId()+":", s.GetReason())
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(a.out, "redriven %d, skipped %d\n", resp.GetRedriven(), resp.GetSkipped())
-	t := newTable(a.out)
-	for _, s := range resp.GetSkippedDeadLetters() {
-		t.row("  skipped "+s.GetId()+":", s.GetReason())
+	if n := resp.GetSkipped(); n > 0 {
+		return fmt.Errorf("%s not redriven; the reasons are listed above "+
+			"(`switchyard dlq list` shows the dead letters left)", plural(int(n), "dead letter"))
 	}
-	return t.flush()
+	return nil
 }
 
 func newDLQPurgeCommand(a *app) *cobra.Command {
@@ -370,7 +383,7 @@ together; IDs that are not found are passed over.`,
 			if a.jsonOutput() {
 				return a.printProto(resp)
 			}
-			_, err = fmt.Fprintf(a.out, "purged %d dead letters\n", resp.GetPurged())
+			_, err = fmt.Fprintf(a.out, "purged %s\n", plural(int(resp.GetPurged()), "dead letter"))
 			return err
 		},
 	}

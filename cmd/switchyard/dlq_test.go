@@ -284,7 +284,10 @@ func TestDLQRedrive(t *testing.T) {
 	}
 
 	r = s.cli.run("dlq", "redrive", "--ids", first)
-	r.wantCode(t, exitOK)
+	r.wantCode(t, exitFailure)
+	if !strings.Contains(r.stderr, "1 dead letter not redriven") {
+		t.Errorf("repeated redrive stderr = %q, want 1 dead letter not redriven", r.stderr)
+	}
 	if !strings.Contains(r.stdout, "redriven 0, skipped 1") ||
 		!strings.Contains(r.stdout, "skipped "+first+":") {
 		t.Errorf("repeated redrive stdout = %q, want dead letter %s skipped", r.stdout, first)
@@ -308,7 +311,7 @@ func TestDLQPurge(t *testing.T) {
 
 	r := s.cli.run("dlq", "purge", "--ids", first+",999")
 	r.wantCode(t, exitOK)
-	if r.stdout != "purged 1 dead letters\n" {
+	if r.stdout != "purged 1 dead letter\n" {
 		t.Errorf("purge --ids stdout = %q", r.stdout)
 	}
 

@@ -110,3 +110,11 @@ func setText(set bool) string {
 func itoa[T ~int32 | ~int64](n T) string {
 	return strconv.FormatInt(int64(n), 10)
 }
+
+// plural returns n and noun, with an s for any count but one.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
