@@ -184,10 +184,14 @@ func digest(parts ...string) string {
 // PullExpiry is how long each pull request of the services' consumers
 // waits on the server. The client notices a pull request that ended
 // without its knowledge only after two missed heartbeats, at half the
-// expiry each. With nats.go v1.56.0 and nats-server v2.9.10, that
-// happened under a backlog of tens of thousands of delivery tasks:
-// the server held no pull request while the client waited, and with
-// the default expiry of 30 s each loss stalled the consumer for 30 s.
-// A short expiry bounds the stall, at the cost of a new pull request
-// every few seconds while a stream is idle.
-const PullExpiry = 4 * time.Second
+// expiry each. With nats.go v1.56.0 and nats-server v2.9.10 and
+// v2.15.3 that happens under load: the server holds no pull request
+// while the client waits for messages it asked for. With the default
+// expiry of 30 s each loss stalled a consumer for 30 s, and `switchyard
+// bench` still saw one stall of 4 s in most 100,000-event runs at an
+// expiry of 4 s. A short expiry bounds the stall, at the cost of a new
+// pull request every expiry while a stream is idle.
+//
+// TODO: find why the pull request is lost; the bench's longest gap
+// between deliveries shows whether a change removed it.
+const PullExpiry = 2 * time.Second
