@@ -2,6 +2,7 @@ package logthrottle
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -26,5 +27,46 @@ func TestWarnOncePerInterval(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "suppressed=4") {
 		t.Errorf("second line = %q, want suppressed=4", buf.String())
+	}
+}
+
+func TestLimiterPerKey(t *testing.T) {
+	var out bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&out, nil))
+	l := &Limiter{Interval: time.Hour}
+	ctx := context.Background()
+
+	for range 3 {
+		l.Log(ctx, log, slog.LevelInfo, "a", "attempt failed", "destination", "a")
+	}
+	l.Log(ctx, log, slog.LevelInfo, "b", "attempt failed", "destination", "b")
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines, want one per key:\n%s", len(lines), out.String())
+	}
+	if !strings.Contains(lines[1], "destination=b") {
+		t.Errorf("second line %q, want the one of key b", lines[1])
+	}
+}
+
+func TestLimiterReportsSuppressed(t *testing.T) {
+	l := &Limiter{Interval: time.Minute}
+	start := time.Now()
+
+	if _, ok := l.allow("k", start); !ok {
+		t.Fatal("first record held back")
+	}
+	for i := range 4 {
+		if _, ok := l.allow("k", start.Add(time.Duration(i+1)*time.Second)); ok {
+			t.Fatalf("record %d within the interval went out", i+2)
+		}
+	}
+	suppressed, ok := l.allow("k", start.Add(2*time.Minute))
+	if !ok {
+		t.Fatal("record after the interval held back")
+	}
+	if suppressed != 4 {
+		t.Errorf("suppressed = %d, want 4", suppressed)
 	}
 }

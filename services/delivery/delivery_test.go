@@ -609,3 +609,35 @@ func TestRedriveStartsNewRun(t *testing.T) {
 		t.Errorf("endpoint saw %d requests, want 4", got)
 	}
 }
+
+func TestFailedAttemptLogsThrottled(t *testing.T) {
+	h := newHarness(t)
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+	})
+	h.resolver.set(destination("gone", srv.URL), basicConnection(v1.Network_NETWORK_PRIVATE))
+	cfg := h.config()
+	var out *syncBuffer
+	cfg.Logger, out = capturingLogger(t)
+	h.start(cfg)
+
+	const tasks = 20
+	var last *internalv1.DeliveryTask
+	for i := range tasks {
+		last = newTask("gone", fmt.Sprintf("ev-gone-%d", i))
+		h.publish(last)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.deadLetterCount() < tasks {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d dead letters within 10 s", h.deadLetterCount(), tasks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.waitState(last, v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED)
+
+	if got := strings.Count(out.String(), "delivery failed for good"); got != 1 {
+		t.Errorf("%d lines of failed deliveries for %d dead letters of one destination, "+
+			"want 1 within the interval:\n%s", got, tasks, out.String())
+	}
+}

@@ -226,7 +226,8 @@ func (s *Service) retryLater(d *delivery, last attemptResult) {
 	ctx, cancel := bookkeepingContext()
 	defer cancel()
 	s.updateRecord(ctx, d, retrying(next))
-	d.log.Info("delivery attempt failed; retrying",
+	s.attemptLogs.Log(d.spanContext(), d.log, slog.LevelInfo, "retry "+d.task.GetApiDestination(),
+		"delivery attempt failed; retrying",
 		"attempt", last.number, "status", last.status, "code", last.outcome.Code,
 		"reason", last.outcome.Reason, "delay", delay)
 	if err := d.msg.NakWithDelay(delay); err != nil {
@@ -272,7 +273,8 @@ func (s *Service) failForGood(d *delivery, outcome retry.Outcome) {
 
 	s.updateRecord(ctx, d, change)
 	s.observeFailed(d, outcome)
-	d.log.Warn("delivery failed for good", attrs...)
+	s.attemptLogs.Log(d.spanContext(), d.log, slog.LevelWarn, "fail "+d.task.GetApiDestination(),
+		"delivery failed for good", attrs...)
 	ack(d)
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard-dev/switchyard/pkg/logthrottle"
 	"github.com/switchyard-dev/switchyard/pkg/records"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/telemetry"
@@ -39,6 +40,11 @@ const ackWait = 90 * time.Second
 // A younger message is not extended, which saves a message to the
 // server on every delivery.
 const extendAfter = ackWait - MaxTimeout - bookkeepingTimeout - 5*time.Second
+
+// attemptLogInterval is the least time between two log lines of failed
+// attempts of one destination. The delivery records and dead letters
+// keep every attempt.
+const attemptLogInterval = 10 * time.Second
 
 // bookkeepingTimeout bounds recording, dead-lettering and acking after
 // an attempt. It runs even while the service stops, so a finished call
@@ -158,7 +164,6 @@ type Service struct {
 	js        jetstream.JetStream
 	consumer  jetstream.Consumer
 	records   *records.Store
-	kv        jetstream.KeyValue
 	cache     *destinationCache
 	clients   *clients
 	signer    *auth.Signer
@@ -169,6 +174,9 @@ type Service struct {
 	flow   *flowControl
 	crumbs *crumbs
 	obs    *observer
+	// attemptLogs throttles the lines of failed attempts per destination,
+	// which a failing endpoint would otherwise repeat for every task.
+	attemptLogs logthrottle.Limiter
 }
 
 // New validates cfg, ensures the streams and creates or updates the
@@ -189,10 +197,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	store, err := records.Open(ctx, js, cfg.Topology)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
-	}
-	kv, err := js.KeyValue(ctx, cfg.Topology.Bucket(streams.BucketDeliveries))
-	if err != nil {
-		return nil, fmt.Errorf("delivery: open delivery records: %w", err)
 	}
 	flow, err := newFlowControl(ctx, cfg, js)
 	if err != nil {
@@ -223,7 +227,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		js:        js,
 		consumer:  consumer,
 		records:   store,
-		kv:        kv,
 		cache:     creds.destinationCache(cfg),
 		clients:   httpClients,
 		signer:    creds.signer,
@@ -232,6 +235,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		flow:      flow,
 		crumbs:    newCrumbs(),
 		obs:       obs,
+
+		attemptLogs: logthrottle.Limiter{Interval: attemptLogInterval},
 	}, nil
 }
 

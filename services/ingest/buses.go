@@ -45,7 +45,7 @@ type busCache struct {
 	getter         BusGetter
 	nc             *nats.Conn
 	log            *slog.Logger
-	lookupWarnings throttle
+	lookupWarnings *throttle
 
 	mu       sync.Mutex
 	entries  map[string]busEntry
@@ -78,6 +78,8 @@ func newBusCache(getter BusGetter, nc *nats.Conn, log *slog.Logger) *busCache {
 		entries:    make(map[string]busEntry),
 		inflight:   make(map[string]*busLookup),
 		reconnects: nc.Stats().Reconnects,
+
+		lookupWarnings: newThrottle(),
 	}
 }
 

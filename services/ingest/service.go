@@ -83,11 +83,11 @@ type Service struct {
 	nakDelay time.Duration
 
 	// Records repeated per event or message are throttled.
-	storeFailures   throttle
-	consumeWarnings throttle
-	nakWarnings     throttle
-	ackWarnings     throttle
-	rejections      throttle
+	storeFailures   *throttle
+	consumeWarnings *throttle
+	nakWarnings     *throttle
+	ackWarnings     *throttle
+	rejections      *throttle
 }
 
 // New validates cfg, creates the streams, the ingress consumer and the
@@ -98,7 +98,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Service{cfg: cfg, log: cfg.Logger, nakDelay: ingressNakDelay}
+	s := &Service{cfg: cfg, log: cfg.Logger, nakDelay: ingressNakDelay,
+		storeFailures: newThrottle(), consumeWarnings: newThrottle(), nakWarnings: newThrottle(),
+		ackWarnings: newThrottle(), rejections: newThrottle()}
 
 	if err := s.setupJetStream(ctx); err != nil {
 		return nil, err
