@@ -233,6 +233,7 @@ func TestRateLimitSharedThroughRedis(t *testing.T) {
 	// Small limits make both replicas hold tasks at once.
 	replica.Concurrency = 2
 	replica.MaxWaitingPerDestination = 1
+	replica.MaxWaiting = 1
 	replica.CapacityDelay = 50 * time.Millisecond
 	// Two replicas share one budget: a burst of 4, then 4 a second, so
 	// 16 calls need at least 3 s. Limited each on its own, they would

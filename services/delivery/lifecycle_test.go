@@ -118,6 +118,7 @@ func TestSlowDestinationDoesNotBlockFast(t *testing.T) {
 	cfg := h.config()
 	cfg.Concurrency = 8
 	cfg.MaxWaitingPerDestination = 2
+	cfg.MaxWaiting = 2
 	cfg.CapacityDelay = 50 * time.Millisecond
 	h.start(cfg)
 

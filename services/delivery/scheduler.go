@@ -87,7 +87,7 @@ func (s *scheduler) submit(fetchCtx, workCtx context.Context, dest string, j job
 		s.destinations[dest] = q
 	}
 	if q.active >= limit {
-		queued := len(q.waiting) < s.maxWaiting && s.waitingTotal < s.maxWaitingTotal
+		queued := len(q.waiting) < s.waitingShare() && s.waitingTotal < s.maxWaitingTotal
 		if queued {
 			q.waiting = append(q.waiting, j)
 			s.waitingTotal++
@@ -110,6 +110,17 @@ func (s *scheduler) submit(fetchCtx, workCtx context.Context, dest string, j job
 	}
 	s.workers.Add(1)
 	go s.work(workCtx, dest, j)
+}
+
+// waitingShare is how many messages one destination may hold waiting:
+// an equal share of the total among the destinations in use, and at
+// least maxWaiting. A backlog for a few destinations then waits in
+// memory instead of going back to JetStream and coming round again,
+// which cost a quarter more deliveries than tasks in a pipeline
+// benchmark of four destinations with a share of 100 each. s.mu must be
+// held.
+func (s *scheduler) waitingShare() int {
+	return max(s.maxWaiting, s.maxWaitingTotal/max(len(s.destinations), 1))
 }
 
 // work runs j, then the jobs waiting for the same destination, keeping

@@ -90,10 +90,11 @@ type Config struct {
 	// DestinationConcurrency bounds the calls in flight to a destination
 	// whose max_concurrency is zero.
 	DestinationConcurrency int
-	// MaxWaitingPerDestination and MaxWaiting bound the messages held
-	// in memory while their destination is at capacity, per destination
-	// and in total. Beyond them, messages go back to JetStream for
-	// CapacityDelay (jittered between half and all of it).
+	// MaxWaiting bounds the messages held in memory while their
+	// destination is at capacity. Each destination in use may hold an
+	// equal share of it, and at least MaxWaitingPerDestination. Beyond
+	// that, messages go back to JetStream for CapacityDelay (jittered
+	// between half and all of it).
 	MaxWaitingPerDestination int
 	MaxWaiting               int
 	CapacityDelay            time.Duration
