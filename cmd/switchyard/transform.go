@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -174,7 +173,7 @@ func previewRequest(ctx context.Context, client v1.ConfigServiceClient, target *
 		return nil, err
 	}
 
-	u, err := fillURL(dest.GetUrl(), rendered.GetPathValues())
+	u, err := render.FillURL(dest.GetUrl(), rendered.GetPathValues())
 	if err != nil {
 		return nil, fmt.Errorf("api destination %s: %w", dest.GetName(), err)
 	}
@@ -202,41 +201,6 @@ func previewRequest(ctx context.Context, client v1.ConfigServiceClient, target *
 		p.Query = append(p.Query, namedValue{q.GetName(), q.GetValue()})
 	}
 	return p, nil
-}
-
-// fillURL replaces each "*" path segment of raw with the next path
-// value, escaped as one segment, as delivery does.
-func fillURL(raw string, values []string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL: %w", err)
-	}
-
-	segments := strings.Split(u.EscapedPath(), "/")
-	next := 0
-	for i, s := range segments {
-		if s != "*" {
-			continue
-		}
-		if next == len(values) {
-			return nil, fmt.Errorf("the URL has more * segments than the %d path values",
-				len(values))
-		}
-		segments[i] = url.PathEscape(values[next])
-		next++
-	}
-	if next != len(values) {
-		return nil, fmt.Errorf("%d path values given for the %d * segments of the URL",
-			len(values), next)
-	}
-
-	escaped := strings.Join(segments, "/")
-	path, err := url.PathUnescape(escaped)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL path: %w", err)
-	}
-	u.Path, u.RawPath = path, escaped
-	return u, nil
 }
 
 // printPreviews writes the requests as JSON, or in text as HTTP requests

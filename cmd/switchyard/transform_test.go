@@ -177,7 +177,8 @@ func TestRuleTestTransformEscapesPathValues(t *testing.T) {
 }
 
 func TestRuleTestTransformErrors(t *testing.T) {
-	event := `{"id": "e1", "data": {}}`
+	// The path values match, so each case fails for its own reason.
+	event := `{"id": "e1", "data": {"repository": {"name": "app", "owner": {"name": "org"}}}}`
 	unknownVariable := func(f *fakeConfig) {
 		f.rule.Targets[1].Input.GetTemplate().Template = `{"a": "<nope>"}`
 	}
@@ -232,6 +233,12 @@ func TestRuleTestTransformErrors(t *testing.T) {
 			want:   "target notify: input.template: unknown variable <nope>",
 		},
 		{
+			name: "path value that matches nothing",
+			args: []string{"--rule", "build-on-push", "--event", `{"id": "e1", "data": {}}`},
+			code: exitFailure,
+			want: "path value 1 is empty; the JSON path matched nothing",
+		},
+		{
 			name:   "missing destination",
 			args:   []string{"--rule", "build-on-push", "--event", event},
 			change: func(f *fakeConfig) { f.destination.Name = "other" },
@@ -245,7 +252,7 @@ func TestRuleTestTransformErrors(t *testing.T) {
 				f.rule.Targets[0].PathValues = append(f.rule.Targets[0].PathValues, "x")
 			},
 			code: exitFailure,
-			want: "2 path values given for the 1 * segments",
+			want: "got 2 path values for 1 * segments of the URL",
 		},
 	}
 	for _, tt := range tests {
@@ -262,5 +269,18 @@ func TestRuleTestTransformErrors(t *testing.T) {
 				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tt.want)
 			}
 		})
+	}
+}
+
+func TestRuleTestTransformDotSegment(t *testing.T) {
+	c := newCLI(t, transformConfig())
+	event := `{"specversion":"1.0","id":"e","source":"s","type":"t",` +
+		`"data":{"repository":{"name":".."},"ref":"r","head_commit":{"id":"c"}}}`
+
+	r := c.run("rule", "test-transform", "--rule", "build-on-push", "--target", "build",
+		"--event", event)
+	r.wantCode(t, exitFailure)
+	if !strings.Contains(r.stderr, `path value 1 is "..", a dot segment`) {
+		t.Errorf("stderr = %q, want the error delivery would give", r.stderr)
 	}
 }

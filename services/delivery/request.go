@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/switchyard-dev/switchyard/pkg/render"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 	"github.com/switchyard-dev/switchyard/services/delivery/retry"
@@ -34,7 +35,7 @@ func buildRequest(ctx context.Context, task *internalv1.DeliveryTask,
 	dest, conn := r.GetApiDestination(), r.GetConnection()
 	rendered := task.GetRequest()
 
-	u, err := fillURL(dest.GetUrl(), rendered.GetPathValues())
+	u, err := render.FillURL(dest.GetUrl(), rendered.GetPathValues())
 	if err != nil {
 		return nil, fmt.Errorf("%w: destination %s: %w", retry.ErrConfig, dest.GetName(), err)
 	}
@@ -68,56 +69,6 @@ func buildRequest(ctx context.Context, task *internalv1.DeliveryTask,
 	}
 	req.Header.Set("User-Agent", userAgent)
 	return req, nil
-}
-
-// checkPathValue rejects a path value that would not stay one segment
-// of its own: an empty one, which joins its neighbours, and "." or "..",
-// which a server or proxy may resolve to leave the intended path.
-// Escaping cannot help, because dot segments are unreserved characters.
-func checkPathValue(i int, v string) error {
-	switch v {
-	case "":
-		return fmt.Errorf("path value %d is empty; the JSON path matched nothing or an empty string", i+1)
-	case ".", "..":
-		return fmt.Errorf("path value %d is %q, a dot segment that would change the URL path", i+1, v)
-	}
-	return nil
-}
-
-// fillURL replaces each "*" path segment of raw with the next path
-// value, escaped as one segment.
-func fillURL(raw string, values []string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL: %w", err)
-	}
-
-	segments := strings.Split(u.EscapedPath(), "/")
-	next := 0
-	for i, s := range segments {
-		if s != "*" {
-			continue
-		}
-		if next == len(values) {
-			return nil, fmt.Errorf("URL has more * segments than the %d path values", len(values))
-		}
-		if err := checkPathValue(next, values[next]); err != nil {
-			return nil, err
-		}
-		segments[i] = url.PathEscape(values[next])
-		next++
-	}
-	if next != len(values) {
-		return nil, fmt.Errorf("got %d path values for %d * segments of the URL", len(values), next)
-	}
-
-	escaped := strings.Join(segments, "/")
-	path, err := url.PathUnescape(escaped)
-	if err != nil {
-		return nil, fmt.Errorf("invalid URL path: %w", err)
-	}
-	u.Path, u.RawPath = path, escaped
-	return u, nil
 }
 
 func mergeQuery(q url.Values, target []*internalv1.QueryParameter, params []*v1.Parameter) string {
