@@ -18,6 +18,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/google/uuid"
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
@@ -250,6 +251,9 @@ func checkAttributes(attrs map[string]json.RawMessage) *failure {
 		return fail(CodeInvalidAttribute,
 			`the event has both "data" and "data_base64"; send only one of them`)
 	}
+	if f := checkEncodedValues(attrs); f != nil {
+		return f
+	}
 
 	names := make([]string, 0, len(attrs))
 	for name := range attrs {
@@ -261,6 +265,29 @@ func checkAttributes(attrs map[string]json.RawMessage) *failure {
 	for _, name := range names {
 		if f := checkExtension(name, attrs[name]); f != nil {
 			return f
+		}
+	}
+	return nil
+}
+
+// checkEncodedValues checks "time" and "data_base64" with the parsers
+// the SDK uses, so that the error names the attribute and the fix
+// instead of passing on the SDK's conversion message.
+func checkEncodedValues(attrs map[string]json.RawMessage) *failure {
+	var value string
+	if raw, ok := attrs["time"]; ok && json.Unmarshal(raw, &value) == nil {
+		if _, err := types.ParseTime(value); err != nil {
+			return fail(CodeInvalidAttribute,
+				`attribute "time" is %q, not an RFC 3339 timestamp; send one such as `+
+					`"2026-12-04T10:00:00Z", or leave "time" out to have the receive time filled in`,
+				value)
+		}
+	}
+	if raw, ok := attrs["data_base64"]; ok && json.Unmarshal(raw, &value) == nil {
+		if _, err := types.ParseBinary(value); err != nil {
+			return fail(CodeInvalidAttribute,
+				`attribute "data_base64" is not valid base64 (%v); encode the data in standard `+
+					`base64 with padding, or send JSON data in "data" instead`, err)
 		}
 	}
 	return nil
@@ -337,6 +364,14 @@ func decodeBinary(header http.Header, body []byte) (*event.Event, *failure) {
 	if _, ok := header["Ce-"]; ok {
 		return nil, fail(CodeInvalidAttribute,
 			`header "ce-" names no attribute; remove it or name the extension, as in "ce-myext"`)
+	}
+	if value := header.Get("Ce-Time"); value != "" {
+		if _, err := types.ParseTime(value); err != nil {
+			return nil, fail(CodeInvalidAttribute,
+				`header "ce-time" is %q, not an RFC 3339 timestamp; send one such as `+
+					`"2026-12-04T10:00:00Z", or leave the header out to have the receive time filled in`,
+				value)
+		}
 	}
 	mediaType := dataMediaType(header.Get("Content-Type"))
 	if f := checkBinaryData(mediaType, body); f != nil {

@@ -62,9 +62,9 @@ func TestDecodeStructuredFailures(t *testing.T) {
 		{"data_base64 not a string", `{"specversion":"1.0","source":"/s","type":"t","data_base64":1}`,
 			CodeInvalidAttribute, `"data_base64"`},
 		{"bad base64", `{"specversion":"1.0","source":"/s","type":"t","data_base64":"!!"}`,
-			CodeMalformedEvent, "not a valid CloudEvent"},
+			CodeInvalidAttribute, `attribute "data_base64" is not valid base64`},
 		{"bad time", `{"specversion":"1.0","source":"/s","type":"t","time":"yesterday"}`,
-			CodeMalformedEvent, "not a valid CloudEvent"},
+			CodeInvalidAttribute, `attribute "time" is "yesterday", not an RFC 3339 timestamp`},
 		{"bad extension name", `{"specversion":"1.0","source":"/s","type":"t","my-ext":"v"}`,
 			CodeInvalidAttribute, `"my-ext"`},
 		{"upper case extension", `{"specversion":"1.0","source":"/s","type":"t","Team":"v"}`,
@@ -213,5 +213,19 @@ func BenchmarkDecodeRequest(b *testing.B) {
 		if f != nil || entries[0].err != nil {
 			b.Fatalf("decode failed: %v %v", f, entries[0].err)
 		}
+	}
+}
+
+func TestDecodeBinaryBadTime(t *testing.T) {
+	header := http.Header{
+		"Content-Type": {"application/json"}, "Ce-Specversion": {"1.0"},
+		"Ce-Source": {"/s"}, "Ce-Type": {"t"}, "Ce-Time": {"yesterday"},
+	}
+	_, f := decodeBinary(header, []byte(`{}`))
+	if f == nil {
+		t.Fatal("decodeBinary accepted ce-time yesterday")
+	}
+	if f.code != CodeInvalidAttribute || !strings.Contains(f.message, `header "ce-time" is "yesterday"`) {
+		t.Errorf("failure = %s: %s, want %s naming the ce-time header", f.code, f.message, CodeInvalidAttribute)
 	}
 }
