@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -25,9 +27,15 @@ sends load to 127.0.0.1 only. Phases:
              JetStream publishes to ingest.<bus> until stored in EVENTS
   pipeline   --events events through all four services to a local HTTP
              endpoint, with 100 rules and with 10,000 rules
-  latency    publish-to-endpoint latency at 1,000 events a second for 10 s
+  latency    publish-to-endpoint latency at --latency-rate events a second
+             for --latency-duration
   isolation  a healthy destination's throughput beside one answering 503
   limit      raw JetStream: publish, relay to a second stream, ack
+
+Each pipeline run reports the longest time between two deliveries, which
+shows a stall, and the CPU time per event: of the four service processes
+in processes mode, and of the whole bench process (services, NATS server,
+load generator and endpoint) in dev mode.
 
 With --redis, each mode runs a second time with delivery's caches and
 rate limits in that Redis server, under a key prefix of the run's own.
@@ -133,6 +141,14 @@ func (a *app) runBench(cmd *cobra.Command, f *benchFlags) error {
 		return usageError{err: err, help: true}
 	}
 
+	// A report that cannot be written would be lost after a run of many
+	// minutes, so the files are checked first.
+	for _, path := range []string{f.out, f.markdown} {
+		if err := checkWritable(path); err != nil {
+			return err
+		}
+	}
+
 	rep, err := bench.Run(cmd.Context(), cfg)
 	if err != nil {
 		return err
@@ -179,4 +195,22 @@ func (a *app) printBenchSummary(rep *bench.Report) error {
 		return errors.New("benchmark phases failed:\n  " + strings.Join(failed, "\n  "))
 	}
 	return nil
+}
+
+// checkWritable returns an error when the report file at path could not
+// be written, because its folder is missing or not writable. An empty
+// path is skipped.
+func checkWritable(path string) error {
+	if path == "" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, ".switchyard-bench-*")
+	if err != nil {
+		return fmt.Errorf("cannot write the report to %s: %w; "+
+			"create the folder or choose another path", path, err)
+	}
+	name := probe.Name()
+	probe.Close()
+	return os.Remove(name)
 }

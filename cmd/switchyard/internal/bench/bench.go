@@ -148,7 +148,7 @@ func (c Config) Validate() error {
 		return err
 	}
 	if c.Events < 2 {
-		return fmt.Errorf("invalid event count %d: want at least 2", c.Events)
+		return fmt.Errorf("invalid --events %d: want at least 2", c.Events)
 	}
 	return nil
 }
