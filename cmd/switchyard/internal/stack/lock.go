@@ -24,7 +24,7 @@ func lockDataDir(dir string) (*os.File, error) {
 	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		f.Close()
-		return nil, fmt.Errorf("data folder %s is in use by another switchyard dev; "+
+		return nil, fmt.Errorf("data folder %q is in use by another switchyard dev; "+
 			"stop it or choose another folder with --data-dir", dir)
 	}
 	if err != nil {

@@ -136,7 +136,7 @@ func (s *Stack) startNATS(cfg Config) error {
 		StoreDir: filepath.Join(cfg.DataDir, "jetstream"),
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (the address is set with --nats-listen)", err)
 	}
 	s.nats = ns
 	s.natsURL = ns.ClientURL()
@@ -171,7 +171,8 @@ func (s *Stack) startTelemetry(ctx context.Context, cfg Config) error {
 	s.tel = tel
 	lis, err := net.Listen("tcp", cfg.MetricsListen)
 	if err != nil {
-		return fmt.Errorf("metrics listener: %w", err)
+		return fmt.Errorf("metrics listener on %s: %w; stop what uses it or "+
+			"choose another address with --metrics-listen", cfg.MetricsListen, err)
 	}
 	s.metrics = lis
 	return nil
