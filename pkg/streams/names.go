@@ -192,6 +192,9 @@ func digest(parts ...string) string {
 // expiry of 4 s. A short expiry bounds the stall, at the cost of a new
 // pull request every expiry while a stream is idle.
 //
-// TODO: find why the pull request is lost; the bench's longest gap
-// between deliveries shows whether a change removed it.
+// TODO: find why the pull request is lost. The same state (no waiting
+// pull, no outstanding ack, messages unprocessed) is reported upstream
+// as nats-io/nats-server#6290 and nats-io/nats.go#1622, both open. The
+// bench's longest gap between deliveries shows whether a change or an
+// upgrade removed it.
 const PullExpiry = 2 * time.Second
