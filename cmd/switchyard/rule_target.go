@@ -60,9 +60,11 @@ func (f *ruleFlags) register(fs *pflag.FlagSet, update bool) {
 		`target: value for the next "*" in the destination URL: a constant, or a JSON path `+
 			`such as $.data.job (repeatable)`)
 	fs.StringArrayVar(&f.headers, "target-header", nil,
-		"target: request header NAME=VALUE, VALUE a constant or JSON path (repeatable)")
+		"target: request header NAME=VALUE, VALUE a constant or JSON path; left out "+
+			"when the path matches nothing (repeatable)")
 	fs.StringArrayVar(&f.queries, "target-query", nil,
-		"target: query parameter NAME=VALUE, VALUE a constant or JSON path (repeatable)")
+		"target: query parameter NAME=VALUE, VALUE a constant or JSON path; left out "+
+			"when the path matches nothing (repeatable)")
 	fs.StringVar(&f.inputPath, "input-path", "",
 		"target: send the part of the event at this JSON path, such as $.data, instead of the whole event")
 	fs.StringVar(&f.template, "input-template", "",

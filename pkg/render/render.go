@@ -123,20 +123,27 @@ func Request(event []byte, meta Meta, target *v1.Target) (*internalv1.RenderedRe
 		req.PathValues = append(req.PathValues, v)
 	}
 
+	// A header or query parameter whose JSON path matches nothing in
+	// the event is left out rather than sent empty, so the endpoint
+	// applies its default, as Jenkins does for a build parameter.
 	for _, name := range sortedKeys(target.GetHeaders()) {
-		v, err := d.headerValue(target.GetHeaders()[name])
+		v, found, err := d.headerValue(target.GetHeaders()[name])
 		if err != nil {
 			return nil, &FieldError{Field: fmt.Sprintf("headers[%q]", name), Err: err}
 		}
-		req.Headers = append(req.Headers, &internalv1.Header{Name: name, Value: v})
+		if found {
+			req.Headers = append(req.Headers, &internalv1.Header{Name: name, Value: v})
+		}
 	}
 
 	for _, name := range sortedKeys(target.GetQuery()) {
-		v, err := d.value(target.GetQuery()[name])
+		v, found, err := d.lookupValue(target.GetQuery()[name])
 		if err != nil {
 			return nil, &FieldError{Field: fmt.Sprintf("query[%q]", name), Err: err}
 		}
-		req.Query = append(req.Query, &internalv1.QueryParameter{Name: name, Value: v})
+		if found {
+			req.Query = append(req.Query, &internalv1.QueryParameter{Name: name, Value: v})
+		}
 	}
 
 	req.ContentType = ContentType(target)
@@ -161,34 +168,43 @@ func ContentType(target *v1.Target) string {
 }
 
 // value returns spec itself when it is a constant, or the text of the
-// value that the path spec selects.
+// value that the path spec selects, which is empty when it selects
+// nothing.
 func (d *document) value(spec string) (string, error) {
+	v, _, err := d.lookupValue(spec)
+	return v, err
+}
+
+// lookupValue is value that also reports whether there was a value: a
+// constant always is one, a path only when it selects something.
+func (d *document) lookupValue(spec string) (string, bool, error) {
 	if !isPath(spec) {
-		return spec, nil
+		return spec, true, nil
 	}
 	p, err := parsePath(spec)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	raw, found, err := d.lookup(p)
 	if err != nil || !found {
-		return "", err
+		return "", false, err
 	}
-	return valueText(raw)
+	v, err := valueText(raw)
+	return v, err == nil, err
 }
 
-// headerValue is value for a header, which cannot carry control
+// headerValue is lookupValue for a header, which cannot carry control
 // characters other than tab.
-func (d *document) headerValue(spec string) (string, error) {
-	v, err := d.value(spec)
-	if err != nil {
-		return "", err
+func (d *document) headerValue(spec string) (string, bool, error) {
+	v, found, err := d.lookupValue(spec)
+	if err != nil || !found {
+		return "", false, err
 	}
 	if i := strings.IndexFunc(v, isControl); i >= 0 {
-		return "", fmt.Errorf("%w: the value contains the control character %q at byte %d, "+
+		return "", false, fmt.Errorf("%w: the value contains the control character %q at byte %d, "+
 			"which HTTP headers cannot carry", ErrInvalidHeaderValue, v[i], i)
 	}
-	return v, nil
+	return v, true, nil
 }
 
 func isControl(r rune) bool {

@@ -71,6 +71,21 @@ func TestRequestValues(t *testing.T) {
 			if got := req.GetPathValues(); !slices.Equal(got, []string{tt.want}) {
 				t.Errorf("path values = %q, want [%q]", got, tt.want)
 			}
+			// A path that selects nothing leaves the header and the
+			// query parameter out.
+			want := 1
+			if tt.want == "" {
+				want = 0
+			}
+			if got := len(req.GetHeaders()); got != want {
+				t.Fatalf("%d headers, want %d", got, want)
+			}
+			if got := len(req.GetQuery()); got != want {
+				t.Fatalf("%d query parameters, want %d", got, want)
+			}
+			if want == 0 {
+				return
+			}
 			if got := req.GetHeaders()[0].GetValue(); got != tt.want {
 				t.Errorf("header = %q, want %q", got, tt.want)
 			}
@@ -78,6 +93,23 @@ func TestRequestValues(t *testing.T) {
 				t.Errorf("query value = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRequestEmptyStringKept(t *testing.T) {
+	target := &v1.Target{
+		Headers: map[string]string{"X-Empty": "$.data.empty"},
+		Query:   map[string]string{"empty": "$.data.empty"},
+	}
+	req, err := Request([]byte(`{"data": {"empty": ""}}`), Meta{}, target)
+	if err != nil {
+		t.Fatalf("Request: %v", err)
+	}
+	if len(req.GetHeaders()) != 1 || req.GetHeaders()[0].GetValue() != "" {
+		t.Errorf("headers = %v, want X-Empty with an empty value", req.GetHeaders())
+	}
+	if len(req.GetQuery()) != 1 || req.GetQuery()[0].GetValue() != "" {
+		t.Errorf("query = %v, want empty= with an empty value", req.GetQuery())
 	}
 }
 
