@@ -228,6 +228,19 @@ func (b *breakers) stateOf(dest string) v1.CircuitState {
 	return v1.CircuitState_CIRCUIT_STATE_CLOSED
 }
 
+// notClosed returns the state of each breaker that is open or half-open.
+func (b *breakers) notClosed() map[string]v1.CircuitState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]v1.CircuitState{}
+	for dest, br := range b.state {
+		if br.state != v1.CircuitState_CIRCUIT_STATE_CLOSED {
+			out[dest] = br.state
+		}
+	}
+	return out
+}
+
 // reset drops dest's breaker, as when the destination was changed or
 // deleted, and returns the change to CLOSED when it was not closed.
 func (b *breakers) reset(dest, reason string) *circuitChange {

@@ -215,7 +215,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("delivery: create consumer %s: %w", ConsumerName, err)
 	}
 
-	obs, err := newObserver(cfg, consumer)
+	obs, err := newObserver(cfg, consumer, flow.breakers)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ type observer struct {
 
 // newObserver takes the tracer and meter from cfg.Telemetry, or from the
 // OpenTelemetry globals when it is nil.
-func newObserver(cfg Config, consumer jetstream.Consumer) (*observer, error) {
+func newObserver(cfg Config, consumer jetstream.Consumer, breakers *breakers) (*observer, error) {
 	o := &observer{}
 	if tel := cfg.Telemetry; tel != nil {
 		o.tracer, o.meter = tel.Tracer(instrumentationName), tel.Meter(instrumentationName)
@@ -68,6 +68,9 @@ func newObserver(cfg Config, consumer jetstream.Consumer) (*observer, error) {
 		o.tracer, o.meter = otel.Tracer(instrumentationName), otel.Meter(instrumentationName)
 	}
 	if err := o.createInstruments(); err != nil {
+		return nil, fmt.Errorf("delivery: create metrics: %w", err)
+	}
+	if err := o.observeCircuits(breakers); err != nil {
 		return nil, fmt.Errorf("delivery: create metrics: %w", err)
 	}
 	o.lag = telemetry.NewConsumerLag(consumer, cfg.Topology.Stream(streams.Deliveries), ConsumerName)
@@ -113,6 +116,29 @@ func (o *observer) createInstruments() error {
 	o.callDurations, err = o.meter.Float64Histogram("switchyard.delivery.http.duration",
 		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(callBuckets...),
 		metric.WithDescription("Duration of HTTP calls to destinations, by destination."))
+	return err
+}
+
+// observeCircuits reports, at each collection, 1 for every destination
+// whose breaker in this replica is open or half-open, with the state.
+// A destination with a closed breaker has no series, so an alert can
+// fire on any series at all.
+func (o *observer) observeCircuits(b *breakers) error {
+	gauge, err := o.meter.Int64ObservableGauge("switchyard.delivery.circuit.state",
+		metric.WithUnit("{circuit}"),
+		metric.WithDescription("Circuit breakers of this replica that are not closed, "+
+			"by destination and state (OPEN or HALF_OPEN)."))
+	if err != nil {
+		return err
+	}
+	_, err = o.meter.RegisterCallback(func(_ context.Context, obs metric.Observer) error {
+		for dest, state := range b.notClosed() {
+			obs.ObserveInt64(gauge, 1, metric.WithAttributes(
+				attribute.String("destination", dest),
+				attribute.String("state", stateName(state))))
+		}
+		return nil
+	}, gauge)
 	return err
 }
 
