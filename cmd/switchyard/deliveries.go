@@ -40,7 +40,8 @@ or failed) and fail with exit status 1 when the time runs out first.`,
 			}
 			resp, err := a.waitDeliveries(cmd, args[0], wait)
 			if resp != nil {
-				if perr := a.printDeliveries(args[0], resp, showBody); perr != nil {
+				circuits := a.overdueCircuits(cmd, resp.GetDeliveries())
+				if perr := a.printDeliveries(args[0], resp, circuits, showBody); perr != nil {
 					return perr
 				}
 			}
@@ -102,7 +103,45 @@ func allFinal(deliveries []*v1.Delivery) bool {
 	return len(deliveries) > 0
 }
 
-func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse, showBody bool) error {
+// overdueCircuits looks up the destinations of the deliveries whose next
+// attempt is past, and returns those whose circuit breaker is not
+// closed: their tasks wait for it, which the record does not show. A
+// destination that cannot be read is left out, since the deliveries are
+// still worth printing.
+func (a *app) overdueCircuits(cmd *cobra.Command, deliveries []*v1.Delivery) map[string]*v1.ApiDestination {
+	if a.jsonOutput() {
+		return nil
+	}
+	out := map[string]*v1.ApiDestination{}
+	for _, d := range deliveries {
+		name := d.GetApiDestination()
+		if _, seen := out[name]; seen || !overdue(d) {
+			continue
+		}
+		out[name] = nil
+		client, err := a.configClient()
+		if err != nil {
+			return out
+		}
+		ctx, cancel := a.callContext(cmd)
+		dest, err := client.GetApiDestination(ctx, &v1.GetApiDestinationRequest{Name: name})
+		cancel()
+		if err == nil && dest.GetCircuitState() != v1.CircuitState_CIRCUIT_STATE_CLOSED &&
+			dest.GetCircuitState() != v1.CircuitState_CIRCUIT_STATE_UNSPECIFIED {
+			out[name] = dest
+		}
+	}
+	return out
+}
+
+// overdue reports whether d waits for an attempt whose time has passed.
+func overdue(d *v1.Delivery) bool {
+	return d.GetState() == v1.DeliveryState_DELIVERY_STATE_RETRYING &&
+		d.GetNextAttemptTime() != nil && d.GetNextAttemptTime().AsTime().Before(time.Now())
+}
+
+func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse,
+	circuits map[string]*v1.ApiDestination, showBody bool) error {
 	if a.jsonOutput() {
 		return a.printProto(resp)
 	}
@@ -118,6 +157,11 @@ func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse, sh
 			t.row()
 		}
 		deliveryFields(t, d, showBody)
+		if dest := circuits[d.GetApiDestination()]; dest != nil && overdue(d) {
+			t.field("circuit", fmt.Sprintf("%s since %s (%s); the next attempt waits for it",
+				enumText(dest.GetCircuitState().String(), "CIRCUIT_STATE_"),
+				formatTime(dest.GetCircuitChangeTime()), orDash(dest.GetCircuitReason())))
+		}
 	}
 	return t.flush()
 }

@@ -113,3 +113,40 @@ func TestDeliveriesWaitTimesOut(t *testing.T) {
 		t.Errorf("stdout = %q, want the last state read", r.stdout)
 	}
 }
+
+func TestDeliveriesGetNamesOpenCircuit(t *testing.T) {
+	held := pendingResponse()
+	held.Deliveries[0].NextAttemptTime = timestamppb.New(time.Now().Add(-time.Minute))
+	f := &fakeConfig{
+		deliveries: []*v1.GetDeliveriesResponse{held},
+		destination: &v1.ApiDestination{
+			Name: "jenkins-build", CircuitState: v1.CircuitState_CIRCUIT_STATE_OPEN,
+			CircuitReason:     "5 consecutive failures, the last: HTTP 503",
+			CircuitChangeTime: timestamppb.New(time.Now().Add(-2 * time.Minute)),
+		},
+	}
+	c := newCLI(t, f)
+
+	r := c.run("deliveries", "get", "e1")
+	r.wantCode(t, exitOK)
+	if !strings.Contains(r.stdout, "circuit:       open since") ||
+		!strings.Contains(r.stdout, "5 consecutive failures, the last: HTTP 503") {
+		t.Errorf("stdout = %q, want the open circuit named", r.stdout)
+	}
+}
+
+func TestDeliveriesGetClosedCircuitQuiet(t *testing.T) {
+	held := pendingResponse()
+	held.Deliveries[0].NextAttemptTime = timestamppb.New(time.Now().Add(-time.Minute))
+	f := &fakeConfig{
+		deliveries:  []*v1.GetDeliveriesResponse{held},
+		destination: &v1.ApiDestination{Name: "jenkins-build"},
+	}
+	c := newCLI(t, f)
+
+	r := c.run("deliveries", "get", "e1")
+	r.wantCode(t, exitOK)
+	if strings.Contains(r.stdout, "circuit") {
+		t.Errorf("stdout = %q, want no circuit line for a closed circuit", r.stdout)
+	}
+}
