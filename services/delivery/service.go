@@ -176,7 +176,8 @@ type Service struct {
 	crumbs *crumbs
 	obs    *observer
 	// attemptLogs throttles the lines of failed attempts per destination,
-	// which a failing endpoint would otherwise repeat for every task.
+	// which a failing endpoint would otherwise repeat for every task, and
+	// of failed fetches.
 	attemptLogs logthrottle.Limiter
 }
 
@@ -345,7 +346,10 @@ func (s *Service) fetch(ctx, workCtx context.Context, it jetstream.MessagesConte
 			return
 		}
 		if err != nil {
-			s.log.Warn("fetch deliveries failed", "error", err)
+			// Missed heartbeats repeat every few seconds under some
+			// loads, so the line is throttled.
+			s.attemptLogs.Log(ctx, s.log, slog.LevelWarn, "fetch", "fetch deliveries failed",
+				"error", err)
 			continue
 		}
 
