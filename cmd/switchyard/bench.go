@@ -176,6 +176,11 @@ func writeBenchReport(f *benchFlags, rep *bench.Report) error {
 // printBenchSummary prints each target check, and returns an error
 // naming the phases that failed.
 func (a *app) printBenchSummary(rep *bench.Report) error {
+	for _, run := range rep.Runs {
+		if line := rateLine(run); line != "" {
+			fmt.Fprintf(a.out, "%-18s %s\n", run.Name(), line)
+		}
+	}
 	for _, t := range rep.Targets {
 		met := "met"
 		if !t.Met {
@@ -213,4 +218,26 @@ func checkWritable(path string) error {
 	name := probe.Name()
 	probe.Close()
 	return os.Remove(name)
+}
+
+// rateLine sums up the rates a run measured, in the order of the phases.
+func rateLine(run *bench.RunResult) string {
+	var parts []string
+	if in := run.Ingest; in != nil {
+		parts = append(parts, fmt.Sprintf("ingest %.0f requests/s, p99 %.1f ms",
+			in.HTTPRequestsPerSecond, in.HTTPLatency.P99))
+	}
+	for _, p := range run.Pipeline {
+		parts = append(parts, fmt.Sprintf("%d rules %.0f events/s", p.Rules, p.EventsPerSecond))
+	}
+	if l := run.Limit; l != nil {
+		parts = append(parts, fmt.Sprintf("raw JetStream %.0f messages/s", l.EventsPerSecond))
+	}
+	if l := run.Latency; l != nil {
+		parts = append(parts, fmt.Sprintf("latency p99 %.1f ms", l.Latency.P99))
+	}
+	if iso := run.Isolation; iso != nil {
+		parts = append(parts, fmt.Sprintf("healthy share %.2f", iso.Share))
+	}
+	return strings.Join(parts, "; ")
 }
