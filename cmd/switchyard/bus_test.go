@@ -120,7 +120,7 @@ func TestStatusHints(t *testing.T) {
 		code codes.Code
 		hint string
 	}{
-		{codes.NotFound, "`list` shows what exists"},
+		{codes.NotFound, "`switchyard bus list` shows what exists"},
 		{codes.AlreadyExists, "use update"},
 		{codes.FailedPrecondition, "refers to"},
 		{codes.InvalidArgument, "fix the value"},
@@ -142,6 +142,28 @@ func TestStatusHints(t *testing.T) {
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+func TestNotFoundHintNamesList(t *testing.T) {
+	tests := []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"rule", "get", "nope"}, "`switchyard rule list --bus BUS`"},
+		{[]string{"destination", "get", "nope"}, "`switchyard destination list`"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f := &fakeConfig{err: status.Error(codes.NotFound, "not found")}
+			c := newCLI(t, f)
+
+			r := c.run(tt.args...)
+			r.wantCode(t, exitFailure)
+			if !strings.Contains(r.stderr, "\nhint: ") || !strings.Contains(r.stderr, tt.hint) {
+				t.Errorf("stderr = %q, want hint %q", r.stderr, tt.hint)
 			}
 		})
 	}

@@ -256,6 +256,9 @@ func TestDLQShow(t *testing.T) {
 	if !strings.Contains(r.stderr, "not found") {
 		t.Errorf("stderr = %q, want not found", r.stderr)
 	}
+	if !strings.Contains(r.stderr, "hint: `switchyard dlq list` shows the dead letters") {
+		t.Errorf("stderr = %q, want the hint to name dlq list", r.stderr)
+	}
 }
 
 func TestDLQRedrive(t *testing.T) {

@@ -69,6 +69,9 @@ func (a *app) report(cmd *cobra.Command, err error) int {
 	}
 
 	msg, hint := a.describe(err)
+	if st, ok := status.FromError(err); ok && st.Code() == codes.NotFound && cmd != nil {
+		hint = notFoundHint(cmd)
+	}
 	fmt.Fprintf(a.err, "error: %s\n", msg)
 	if hint != "" {
 		fmt.Fprintf(a.err, "hint: %s\n", hint)
@@ -91,6 +94,28 @@ func (a *app) describe(err error) (msg, hint string) {
 		return err.Error(), ""
 	}
 	return st.Message(), a.statusHint(st.Code())
+}
+
+// notFoundHint names the list command of the noun that cmd works on,
+// such as `switchyard dlq list` for `switchyard dlq show`.
+func notFoundHint(cmd *cobra.Command) string {
+	parent := cmd.Parent()
+	if parent == nil || !parent.HasParent() {
+		return "check the name; `list` shows what exists"
+	}
+	noun := parent.Name()
+	switch noun {
+	case "dlq":
+		return "`switchyard dlq list` shows the dead letters and their ids"
+	case "rule":
+		return "check the name and --bus; `switchyard rule list --bus BUS` shows the rules of a bus"
+	}
+	for _, sub := range parent.Commands() {
+		if sub.Name() == "list" {
+			return fmt.Sprintf("check the name; `switchyard %s list` shows what exists", noun)
+		}
+	}
+	return "check the name"
 }
 
 // statusHint is the advice for a gRPC status code of the config service.
