@@ -112,22 +112,25 @@ func (a *app) overdueCircuits(cmd *cobra.Command, deliveries []*v1.Delivery) map
 	if a.jsonOutput() {
 		return nil
 	}
+	client, err := a.configClient()
+	if err != nil {
+		return nil
+	}
 	out := map[string]*v1.ApiDestination{}
+	looked := map[string]bool{}
 	for _, d := range deliveries {
 		name := d.GetApiDestination()
-		if _, seen := out[name]; seen || !overdue(d) {
+		if looked[name] || !overdue(d) {
 			continue
 		}
-		out[name] = nil
-		client, err := a.configClient()
-		if err != nil {
-			return out
-		}
+		looked[name] = true
+
 		ctx, cancel := a.callContext(cmd)
 		dest, err := client.GetApiDestination(ctx, &v1.GetApiDestinationRequest{Name: name})
 		cancel()
-		if err == nil && dest.GetCircuitState() != v1.CircuitState_CIRCUIT_STATE_CLOSED &&
-			dest.GetCircuitState() != v1.CircuitState_CIRCUIT_STATE_UNSPECIFIED {
+		state := dest.GetCircuitState()
+		if err == nil && state != v1.CircuitState_CIRCUIT_STATE_CLOSED &&
+			state != v1.CircuitState_CIRCUIT_STATE_UNSPECIFIED {
 			out[name] = dest
 		}
 	}

@@ -115,10 +115,10 @@ func TestDeliveriesWaitTimesOut(t *testing.T) {
 }
 
 func TestDeliveriesGetNamesOpenCircuit(t *testing.T) {
-	held := pendingResponse()
-	held.Deliveries[0].NextAttemptTime = timestamppb.New(time.Now().Add(-time.Minute))
+	overdueResp := pendingResponse()
+	overdueResp.Deliveries[0].NextAttemptTime = timestamppb.New(time.Now().Add(-time.Minute))
 	f := &fakeConfig{
-		deliveries: []*v1.GetDeliveriesResponse{held},
+		deliveries: []*v1.GetDeliveriesResponse{overdueResp},
 		destination: &v1.ApiDestination{
 			Name: "jenkins-build", CircuitState: v1.CircuitState_CIRCUIT_STATE_OPEN,
 			CircuitReason:     "5 consecutive failures, the last: HTTP 503",
@@ -136,10 +136,10 @@ func TestDeliveriesGetNamesOpenCircuit(t *testing.T) {
 }
 
 func TestDeliveriesGetClosedCircuitQuiet(t *testing.T) {
-	held := pendingResponse()
-	held.Deliveries[0].NextAttemptTime = timestamppb.New(time.Now().Add(-time.Minute))
+	overdueResp := pendingResponse()
+	overdueResp.Deliveries[0].NextAttemptTime = timestamppb.New(time.Now().Add(-time.Minute))
 	f := &fakeConfig{
-		deliveries:  []*v1.GetDeliveriesResponse{held},
+		deliveries:  []*v1.GetDeliveriesResponse{overdueResp},
 		destination: &v1.ApiDestination{Name: "jenkins-build"},
 	}
 	c := newCLI(t, f)

@@ -68,10 +68,7 @@ func (a *app) report(cmd *cobra.Command, err error) int {
 		return exitUsage
 	}
 
-	msg, hint := a.describe(err)
-	if st, ok := status.FromError(err); ok && st.Code() == codes.NotFound && cmd != nil {
-		hint = notFoundHint(cmd)
-	}
+	msg, hint := a.describe(err, listedNoun(cmd))
 	fmt.Fprintf(a.err, "error: %s\n", msg)
 	if hint != "" {
 		fmt.Fprintf(a.err, "hint: %s\n", hint)
@@ -80,7 +77,7 @@ func (a *app) report(cmd *cobra.Command, err error) int {
 }
 
 // describe returns the message and hint for a failure.
-func (a *app) describe(err error) (msg, hint string) {
+func (a *app) describe(err error, noun string) (msg, hint string) {
 	var h hintError
 	if errors.As(err, &h) {
 		return err.Error(), h.hint
@@ -93,36 +90,44 @@ func (a *app) describe(err error) (msg, hint string) {
 	if !ok {
 		return err.Error(), ""
 	}
-	return st.Message(), a.statusHint(st.Code())
+	return st.Message(), a.statusHint(st.Code(), noun)
 }
 
-// notFoundHint names the list command of the noun that cmd works on,
-// such as `switchyard dlq list` for `switchyard dlq show`.
-func notFoundHint(cmd *cobra.Command) string {
-	parent := cmd.Parent()
-	if parent == nil || !parent.HasParent() {
-		return "check the name; `list` shows what exists"
+// listedNoun returns the noun that cmd works on, such as "dlq" for
+// `switchyard dlq show`, when the noun has a list command, and "" when it
+// has none or cmd is nil.
+func listedNoun(cmd *cobra.Command) string {
+	if cmd == nil || cmd.Parent() == nil || !cmd.Parent().HasParent() {
+		return ""
 	}
-	noun := parent.Name()
+	for _, sub := range cmd.Parent().Commands() {
+		if sub.Name() == "list" {
+			return cmd.Parent().Name()
+		}
+	}
+	return ""
+}
+
+// notFoundHint names the list command of noun, or list commands in
+// general when noun is "".
+func notFoundHint(noun string) string {
 	switch noun {
+	case "":
+		return "check the name; `list` shows what exists"
 	case "dlq":
 		return "`switchyard dlq list` shows the dead letters and their ids"
 	case "rule":
 		return "check the name and --bus; `switchyard rule list --bus BUS` shows the rules of a bus"
 	}
-	for _, sub := range parent.Commands() {
-		if sub.Name() == "list" {
-			return fmt.Sprintf("check the name; `switchyard %s list` shows what exists", noun)
-		}
-	}
-	return "check the name"
+	return fmt.Sprintf("check the name; `switchyard %s list` shows what exists", noun)
 }
 
-// statusHint is the advice for a gRPC status code of the config service.
-func (a *app) statusHint(code codes.Code) string {
+// statusHint is the advice for a gRPC status code of the config service,
+// about an object of kind noun, which may be "".
+func (a *app) statusHint(code codes.Code, noun string) string {
 	switch code {
 	case codes.NotFound:
-		return "check the name and, for rules, --bus; `list` shows what exists"
+		return notFoundHint(noun)
 	case codes.AlreadyExists:
 		return "it exists already; use update to change it"
 	case codes.FailedPrecondition:

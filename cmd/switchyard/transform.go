@@ -128,7 +128,7 @@ func (a *app) targetError(id string, err error) error {
 	}
 	return hintError{
 		err:  fmt.Errorf("target %s: %s", id, st.Message()),
-		hint: a.statusHint(st.Code()),
+		hint: a.statusHint(st.Code(), "destination"),
 	}
 }
 

@@ -73,15 +73,15 @@ func TestDeleteKeepsOtherPrefixes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	gone := streams.Topology{Prefix: "run1"}
-	kept := streams.Topology{Prefix: "run12"}
-	for _, tp := range []streams.Topology{gone, kept} {
+	deleted := streams.Topology{Prefix: "run1"}
+	other := streams.Topology{Prefix: "run12"}
+	for _, tp := range []streams.Topology{deleted, other} {
 		if err := streams.Ensure(ctx, js, tp, streams.Options{Owner: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	if err := streams.Delete(ctx, js, gone); err != nil {
+	if err := streams.Delete(ctx, js, deleted); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	var left []string
@@ -93,10 +93,10 @@ func TestDeleteKeepsOtherPrefixes(t *testing.T) {
 			t.Errorf("stream %s of the deleted topology is left", name)
 		}
 	}
-	if _, err := js.Stream(ctx, kept.Stream(streams.Events)); err != nil {
+	if _, err := js.Stream(ctx, other.Stream(streams.Events)); err != nil {
 		t.Errorf("stream of prefix run12 is gone: %v", err)
 	}
-	if _, err := js.KeyValue(ctx, kept.Bucket(streams.BucketDeliveries)); err != nil {
+	if _, err := js.KeyValue(ctx, other.Bucket(streams.BucketDeliveries)); err != nil {
 		t.Errorf("bucket of prefix run12 is gone: %v", err)
 	}
 }

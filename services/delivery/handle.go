@@ -106,11 +106,10 @@ func (s *Service) handle(ctx context.Context, j job) {
 }
 
 // mayOutliveAckWait reports whether an attempt on j might not finish
-// within the ack wait left. The client is not told when the server
-// delivered a message, so on a first delivery the time since it was
-// stored is used, which is never less than the time since delivery. A
-// redelivered message may be far older than its delivery, so it is
-// always extended.
+// within the ack wait left. The message metadata carries no delivery
+// time, so on a first delivery the time since the message was stored is
+// used, which is never less than the time since delivery. A redelivered
+// message may be far older than its delivery, so it is always extended.
 func mayOutliveAckWait(j job) bool {
 	return j.meta.NumDelivered > 1 || time.Since(j.meta.Timestamp) > extendAfter
 }
@@ -226,7 +225,7 @@ func (s *Service) retryLater(d *delivery, last attemptResult) {
 	ctx, cancel := bookkeepingContext()
 	defer cancel()
 	s.updateRecord(ctx, d, retrying(next))
-	s.attemptLogs.Log(d.spanContext(), d.log, slog.LevelInfo, "retry "+d.task.GetApiDestination(),
+	s.throttledLogs.Log(d.spanContext(), d.log, slog.LevelInfo, "retry "+d.task.GetApiDestination(),
 		"delivery attempt failed; retrying",
 		"attempt", last.number, "status", last.status, "code", last.outcome.Code,
 		"reason", last.outcome.Reason, "delay", delay)
@@ -273,7 +272,7 @@ func (s *Service) failForGood(d *delivery, outcome retry.Outcome) {
 
 	s.updateRecord(ctx, d, change)
 	s.observeFailed(d, outcome)
-	s.attemptLogs.Log(d.spanContext(), d.log, slog.LevelWarn, "fail "+d.task.GetApiDestination(),
+	s.throttledLogs.Log(d.spanContext(), d.log, slog.LevelWarn, "fail "+d.task.GetApiDestination(),
 		"delivery failed for good", attrs...)
 	ack(d)
 }

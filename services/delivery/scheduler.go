@@ -112,13 +112,12 @@ func (s *scheduler) submit(fetchCtx, workCtx context.Context, dest string, j job
 	go s.work(workCtx, dest, j)
 }
 
-// waitingShare is how many messages one destination may hold waiting:
+// waitingShare is how many messages one destination may keep waiting:
 // an equal share of the total among the destinations in use, and at
 // least maxWaiting. A backlog for a few destinations then waits in
-// memory instead of going back to JetStream and coming round again,
-// which cost a quarter more deliveries than tasks in a pipeline
-// benchmark of four destinations with a share of 100 each. s.mu must be
-// held.
+// memory instead of going back to JetStream and coming round again. With
+// a share of 100 each, a pipeline benchmark of four destinations made a
+// quarter more deliveries than tasks. s.mu must be held.
 func (s *scheduler) waitingShare() int {
 	return max(s.maxWaiting, s.maxWaitingTotal/max(len(s.destinations), 1))
 }

@@ -175,10 +175,10 @@ type Service struct {
 	flow   *flowControl
 	crumbs *crumbs
 	obs    *observer
-	// attemptLogs throttles the lines of failed attempts per destination,
+	// throttledLogs limits the lines of failed attempts per destination,
 	// which a failing endpoint would otherwise repeat for every task, and
 	// of failed fetches.
-	attemptLogs logthrottle.Limiter
+	throttledLogs logthrottle.Limiter
 }
 
 // New validates cfg, ensures the streams and creates or updates the
@@ -238,7 +238,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		crumbs:    newCrumbs(),
 		obs:       obs,
 
-		attemptLogs: logthrottle.Limiter{Interval: attemptLogInterval},
+		throttledLogs: logthrottle.Limiter{Interval: attemptLogInterval},
 	}, nil
 }
 
@@ -348,7 +348,7 @@ func (s *Service) fetch(ctx, workCtx context.Context, it jetstream.MessagesConte
 		if err != nil {
 			// Missed heartbeats repeat every few seconds under some
 			// loads, so the line is throttled.
-			s.attemptLogs.Log(ctx, s.log, slog.LevelWarn, "fetch", "fetch deliveries failed",
+			s.throttledLogs.Log(ctx, s.log, slog.LevelWarn, "fetch", "fetch deliveries failed",
 				"error", err)
 			continue
 		}

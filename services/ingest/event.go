@@ -277,10 +277,7 @@ func checkEncodedValues(attrs map[string]json.RawMessage) *failure {
 	var value string
 	if raw, ok := attrs["time"]; ok && json.Unmarshal(raw, &value) == nil {
 		if _, err := types.ParseTime(value); err != nil {
-			return fail(CodeInvalidAttribute,
-				`attribute "time" is %q, not an RFC 3339 timestamp; send one such as `+
-					`"2026-12-04T10:00:00Z", or leave "time" out to have the receive time filled in`,
-				value)
+			return invalidTime(`attribute "time"`, value)
 		}
 	}
 	if raw, ok := attrs["data_base64"]; ok && json.Unmarshal(raw, &value) == nil {
@@ -291,6 +288,15 @@ func checkEncodedValues(attrs map[string]json.RawMessage) *failure {
 		}
 	}
 	return nil
+}
+
+// invalidTime is the failure for a time that is not RFC 3339, in the
+// attribute or header that what names.
+func invalidTime(what, value string) *failure {
+	return fail(CodeInvalidAttribute,
+		"%s is %q, not an RFC 3339 timestamp; send one such as "+
+			`"2026-12-04T10:00:00Z", or leave it out to have the receive time filled in`,
+		what, value)
 }
 
 func checkExtension(name string, value json.RawMessage) *failure {
@@ -367,10 +373,7 @@ func decodeBinary(header http.Header, body []byte) (*event.Event, *failure) {
 	}
 	if value := header.Get("Ce-Time"); value != "" {
 		if _, err := types.ParseTime(value); err != nil {
-			return nil, fail(CodeInvalidAttribute,
-				`header "ce-time" is %q, not an RFC 3339 timestamp; send one such as `+
-					`"2026-12-04T10:00:00Z", or leave the header out to have the receive time filled in`,
-				value)
+			return nil, invalidTime(`header "ce-time"`, value)
 		}
 	}
 	mediaType := dataMediaType(header.Get("Content-Type"))

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strconv"
@@ -71,48 +72,34 @@ func processCPUTime(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// cpuMeter measures the CPU time the services use between start and
-// stop.
+// cpuMeter is the services' CPU time at the start of a measurement,
+// which cpuUse subtracts.
 type cpuMeter struct {
-	e     *env
 	start time.Duration
 	err   error
 }
 
 func startCPU(e *env) *cpuMeter {
-	m := &cpuMeter{e: e}
+	m := &cpuMeter{}
 	m.start, _, m.err = e.cpuTime()
 	return m
 }
 
-// stop returns the CPU use since start in microseconds per event, and
-// its scope. A failed reading gives zero, which the report leaves out.
-func (m *cpuMeter) stop(events int) (CPUUse, error) {
-	if m.err != nil {
-		return CPUUse{}, m.err
-	}
-	now, scope, err := m.e.cpuTime()
-	if err != nil || events == 0 {
-		return CPUUse{}, err
-	}
-	used := now - m.start
-	return CPUUse{
-		Seconds:              used.Seconds(),
-		MicrosecondsPerEvent: float64(used.Microseconds()) / float64(events),
-		Scope:                scope,
-	}, nil
-}
-
-// cpuUse stops m and returns its figure for the report, or nil with a
-// warning when the CPU time could not be read.
+// cpuUse returns the CPU use since m started, per event, for the
+// report, or nil with a warning when the CPU time could not be read.
 func (e *env) cpuUse(m *cpuMeter, events int) *CPUUse {
-	use, err := m.stop(events)
-	if err != nil {
+	now, scope, err := e.cpuTime()
+	if err = cmp.Or(m.err, err); err != nil {
 		e.log.Warn("CPU time not measured", "error", err)
 		return nil
 	}
-	if use.Scope == "" {
+	if events == 0 {
 		return nil
 	}
-	return &use
+	used := now - m.start
+	return &CPUUse{
+		Seconds:              used.Seconds(),
+		MicrosecondsPerEvent: float64(used.Microseconds()) / float64(events),
+		Scope:                scope,
+	}
 }
