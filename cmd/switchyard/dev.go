@@ -31,6 +31,7 @@ type devFlags struct {
 	ingestListen  string
 	metricsListen string
 	prefix        string
+	replicas      int
 	eventsMaxAge  time.Duration
 	recordTTL     time.Duration
 	logFormat     string
@@ -57,6 +58,7 @@ func newDevCommand(a *app) *cobra.Command {
 		"address of /metrics, /healthz and /readyz")
 	fs.StringVar(&f.prefix, "prefix", a.getenv("SWITCHYARD_PREFIX"),
 		"prefix of every stream, subject and bucket name, to share a NATS server (env SWITCHYARD_PREFIX)")
+	fs.IntVar(&f.replicas, "replicas", 1, jsstreams.ReplicasUsage)
 	fs.DurationVar(&f.eventsMaxAge, "events-max-age", defaultEventsMaxAge,
 		"how long the EVENTS stream keeps events for events replay, such as 72h")
 	fs.DurationVar(&f.recordTTL, "delivery-record-ttl", 7*24*time.Hour,
@@ -78,6 +80,9 @@ func (a *app) runDev(cmd *cobra.Command, f *devFlags) error {
 	if err := checkEventsMaxAge(f.eventsMaxAge); err != nil {
 		return err
 	}
+	if err := a.resolveReplicas(cmd, f); err != nil {
+		return err
+	}
 	if f.recordTTL < time.Minute {
 		return usagef("invalid --delivery-record-ttl %s: want at least 1m", f.recordTTL)
 	}
@@ -96,6 +101,7 @@ func (a *app) runDev(cmd *cobra.Command, f *devFlags) error {
 		RedisURL:      a.getenv("REDIS_URL"),
 		Logger:        logger,
 		StreamOptions: jsstreams.Options{
+			Replicas:          f.replicas,
 			EventsMaxAge:      f.eventsMaxAge,
 			DeliveryRecordTTL: f.recordTTL,
 		},
@@ -123,4 +129,20 @@ func (a *app) printListening(s *stack.Stack, f *devFlags) {
 		"  nats     %s\n"+
 		"  metrics  http://%s/metrics\n",
 		s.IngestAddr(), s.ConfigAddr(), nats, s.MetricsAddr())
+}
+
+// resolveReplicas takes --replicas from the environment unless the flag
+// was given, and rejects a count that JetStream cannot keep.
+func (a *app) resolveReplicas(cmd *cobra.Command, f *devFlags) error {
+	if !cmd.Flags().Changed("replicas") {
+		n, err := jsstreams.DefaultReplicas(a.getenv)
+		if err != nil {
+			return usageError{err: err}
+		}
+		f.replicas = n
+	}
+	if err := jsstreams.CheckReplicas(f.replicas); err != nil {
+		return usageError{err: err}
+	}
+	return nil
 }

@@ -22,7 +22,8 @@ type Options struct {
 	// undoes settings such as the retention of EVENTS.
 	Owner bool
 	// Replicas of every stream and bucket: 1 on one server, 3 on a
-	// cluster. Zero means 1.
+	// cluster. Zero means 1. The owner scales existing streams and
+	// buckets to it; JetStream copies their messages to the new peers.
 	Replicas int
 	// EventsMaxAge is how long EVENTS keeps events for replay, and how
 	// long REPLAY keeps events that were not matched again. Zero means
@@ -76,12 +77,12 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology, o Options) 
 	o = o.withDefaults()
 	for _, cfg := range t.streamConfigs(o) {
 		if err := ensureStream(ctx, js, cfg, o.Owner); err != nil {
-			return fmt.Errorf("create stream %s: %w", cfg.Name, err)
+			return fmt.Errorf("create stream %s: %w", cfg.Name, explainReplicas(err, o.Replicas))
 		}
 	}
 	for _, cfg := range t.bucketConfigs(o) {
 		if err := ensureBucket(ctx, js, cfg, o.Owner); err != nil {
-			return fmt.Errorf("create bucket %s: %w", cfg.Bucket, err)
+			return fmt.Errorf("create bucket %s: %w", cfg.Bucket, explainReplicas(err, o.Replicas))
 		}
 	}
 	return nil

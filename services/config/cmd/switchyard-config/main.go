@@ -36,6 +36,7 @@ func main() {
 // options are the command-line flags, with defaults from the
 // environment.
 type options struct {
+	replicas          int
 	listen            string
 	metricsListen     string
 	natsURL           string
@@ -82,7 +83,13 @@ func parseFlags(args []string) (options, error) {
 		"how long the EVENTS stream keeps events for replay, such as 72h")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: json or text")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	if err := streams.AddReplicasFlag(fs, &o.replicas); err != nil {
+		return o, err
+	}
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := streams.CheckReplicas(o.replicas); err != nil {
 		return o, err
 	}
 	if o.logFormat != "json" && o.logFormat != "text" {
@@ -132,6 +139,7 @@ func run(ctx context.Context, args []string) error {
 		SecretKeys:    keys,
 		InternalToken: token,
 		StreamOptions: streams.Options{
+			Replicas:          o.replicas,
 			EventsMaxAge:      o.eventsMaxAge,
 			DeliveryRecordTTL: o.recordTTL,
 		},

@@ -41,6 +41,7 @@ func main() {
 }
 
 type options struct {
+	replicas         int
 	metricsListen    string
 	natsURL          string
 	server           string
@@ -78,7 +79,13 @@ func parseFlags(args []string) (options, error) {
 		"HTTP calls in flight across all destinations")
 	fs.IntVar(&o.destinationLimit, "destination-concurrency", delivery.DefaultDestinationConcurrency,
 		"HTTP calls in flight to one destination whose max_concurrency is unset")
+	if err := streams.AddReplicasFlag(fs, &o.replicas); err != nil {
+		return o, err
+	}
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := streams.CheckReplicas(o.replicas); err != nil {
 		return o, err
 	}
 	if o.logFormat != "json" && o.logFormat != "text" {
@@ -132,6 +139,7 @@ func run(ctx context.Context, args []string) error {
 	svc, err := delivery.New(ctx, delivery.Config{
 		NATS:                   nc,
 		Topology:               streams.Topology{Prefix: o.prefix},
+		StreamOptions:          streams.Options{Replicas: o.replicas},
 		Logger:                 logger,
 		Resolver:               internalv1.NewResolverClient(cc),
 		Redis:                  rdb,

@@ -34,6 +34,7 @@ func main() {
 }
 
 type options struct {
+	replicas  int
 	listen    string
 	metrics   string
 	natsURL   string
@@ -56,7 +57,13 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.prefix, "prefix", env("SWITCHYARD_PREFIX", ""),
 		"prefix of every stream, subject and bucket name (env SWITCHYARD_PREFIX)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: json or text")
+	if err := streams.AddReplicasFlag(fs, &o.replicas); err != nil {
+		return o, err
+	}
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := streams.CheckReplicas(o.replicas); err != nil {
 		return o, err
 	}
 	if o.logFormat != "json" && o.logFormat != "text" {
@@ -111,6 +118,7 @@ func run(ctx context.Context, args []string) error {
 	svc, err := ingest.New(ctx, ingest.Config{
 		NATS:      nc,
 		Topology:  streams.Topology{Prefix: o.prefix},
+		Streams:   streams.Options{Replicas: o.replicas},
 		Logger:    log,
 		Buses:     switchyardv1.NewConfigServiceClient(cc),
 		Listen:    o.listen,

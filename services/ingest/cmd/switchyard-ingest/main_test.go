@@ -1,20 +1,25 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseFlagsEnvironment(t *testing.T) {
 	for _, key := range []string{"SWITCHYARD_INGEST_LISTEN", "NATS_URL", "SWITCHYARD_SERVER", "SWITCHYARD_PREFIX",
-		"SWITCHYARD_METRICS_LISTEN"} {
+		"SWITCHYARD_METRICS_LISTEN", "SWITCHYARD_REPLICAS"} {
 		t.Setenv(key, "")
 	}
 	t.Setenv("SWITCHYARD_INGEST_LISTEN", "127.0.0.1:7799")
 	t.Setenv("SWITCHYARD_PREFIX", "staging")
+	t.Setenv("SWITCHYARD_REPLICAS", "3")
 
 	got, err := parseFlags([]string{"--server", "127.0.0.1:9999"})
 	if err != nil {
 		t.Fatalf("parseFlags: %v", err)
 	}
 	want := options{
+		replicas:  3,
 		listen:    "127.0.0.1:7799",
 		metrics:   "127.0.0.1:7712",
 		natsURL:   "nats://127.0.0.1:4222",
@@ -30,5 +35,13 @@ func TestParseFlagsEnvironment(t *testing.T) {
 func TestParseFlagsRejectsLogFormat(t *testing.T) {
 	if _, err := parseFlags([]string{"--log-format", "xml"}); err == nil {
 		t.Error("parseFlags(--log-format xml) = nil error, want one")
+	}
+}
+
+func TestParseFlagsRejectsReplicas(t *testing.T) {
+	t.Setenv("SWITCHYARD_REPLICAS", "")
+	_, err := parseFlags([]string{"--replicas", "7"})
+	if err == nil || !strings.Contains(err.Error(), "--replicas 7") {
+		t.Errorf("parseFlags(--replicas 7) = %v, want an error naming the flag and value", err)
 	}
 }

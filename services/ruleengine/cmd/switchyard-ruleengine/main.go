@@ -40,6 +40,7 @@ func main() {
 // options are the command-line flags, with defaults from the
 // environment.
 type options struct {
+	replicas  int
 	metrics   string
 	natsURL   string
 	server    string
@@ -67,7 +68,13 @@ func parseFlags(args []string) (options, error) {
 		"batches handled at the same time")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: json or text")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	if err := streams.AddReplicasFlag(fs, &o.replicas); err != nil {
+		return o, err
+	}
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := streams.CheckReplicas(o.replicas); err != nil {
 		return o, err
 	}
 	if o.logFormat != "json" && o.logFormat != "text" {
@@ -107,6 +114,7 @@ func run(ctx context.Context, args []string) error {
 	svc, err := ruleengine.New(ctx, ruleengine.Config{
 		NATS:      nc,
 		Topology:  streams.Topology{Prefix: o.prefix},
+		Streams:   streams.Options{Replicas: o.replicas},
 		Logger:    logger,
 		Rules:     ruleengine.ConfigServiceRules{Client: v1.NewConfigServiceClient(conn)},
 		BatchSize: o.batchSize,
