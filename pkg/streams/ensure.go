@@ -57,6 +57,9 @@ func (o Options) withDefaults() Options {
 // publish within it is stored once.
 const dedupWindow = 2 * time.Minute
 
+// changesMaxAge is how long the CHANGES stream keeps a notice.
+const changesMaxAge = time.Hour
+
 // MinEventsMaxAge is the shortest EventsMaxAge that Ensure accepts:
 // JetStream rejects a stream whose duplicate window exceeds its max age.
 const MinEventsMaxAge = dedupWindow
@@ -155,7 +158,14 @@ func (t Topology) streamConfigs(o Options) []jetstream.StreamConfig {
 	replay.Retention = jetstream.WorkQueuePolicy
 	replay.MaxAge = o.EventsMaxAge
 
-	return []jetstream.StreamConfig{ingress, events, deliveries, dead, rejected, replay}
+	// CHANGES keeps notices long enough for a consumer to catch up
+	// after a leader election or a reconnect; a service that was away
+	// longer reloads everything anyway.
+	changes := stream(Changes, "")
+	changes.Subjects = []string{t.ChangesSubject()}
+	changes.MaxAge = changesMaxAge
+
+	return []jetstream.StreamConfig{ingress, events, deliveries, dead, rejected, replay, changes}
 }
 
 func (t Topology) bucketConfigs(o Options) []jetstream.KeyValueConfig {

@@ -26,6 +26,9 @@ const (
 	// Replay is a work queue of archived events that config copied from
 	// EVENTS for the rule engine to match again.
 	Replay = "REPLAY"
+	// Changes keeps the config change notices for a while, so that a
+	// service reading them through WatchChanges misses none.
+	Changes = "CHANGES"
 )
 
 // Key-value bucket names without a prefix.
@@ -133,9 +136,9 @@ func (t Topology) RejectedSubject(bus string) string { return t.subject(rootReje
 // rule engine matches again.
 func (t Topology) ReplaySubject(bus string) string { return t.subject(rootReplay, bus) }
 
-// ChangesSubject carries a notice after each configuration write. It is a
-// core NATS subject, not a stream, so a service that missed notices
-// reloads everything when it reconnects.
+// ChangesSubject carries a notice after each configuration write. The
+// CHANGES stream stores what is published on it; read it with
+// WatchChanges rather than a plain subscription.
 func (t Topology) ChangesSubject() string { return t.subject(subjectChanges) }
 
 // BusFromSubject returns the last token of subject, the bus or

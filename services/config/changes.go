@@ -9,14 +9,14 @@ import (
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 )
 
-// announceTimeout bounds the flush that confirms a change notice reached
-// the NATS server.
+// announceTimeout bounds the wait for the CHANGES stream to store a
+// change notice.
 const announceTimeout = 5 * time.Second
 
-// announce publishes a change notice after a successful write and logs
-// the write. The write has happened, so a failed publish is logged and
-// not returned: a cache then serves the old object until it reloads,
-// which services do whenever they reconnect to NATS.
+// announce stores a change notice in the CHANGES stream after a
+// successful write and logs the write. The write has happened, so a
+// failed publish is logged and not returned: a cache then serves the
+// old object until its entry expires or its service reconnects to NATS.
 func (s *Service) announce(ctx context.Context, change *internalv1.ConfigChange) {
 	s.log.Debug("config object written",
 		"kind", change.GetKind().String(),
@@ -27,12 +27,9 @@ func (s *Service) announce(ctx context.Context, change *internalv1.ConfigChange)
 
 	data, err := proto.Marshal(change)
 	if err == nil {
-		err = s.cfg.NATS.Publish(s.cfg.Topology.ChangesSubject(), data)
-	}
-	if err == nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
 		defer cancel()
-		err = s.cfg.NATS.FlushWithContext(ctx)
+		_, err = s.js.Publish(ctx, s.cfg.Topology.ChangesSubject(), data)
 	}
 	if err != nil {
 		s.log.Warn("config change notice not published",

@@ -280,14 +280,14 @@ func fetchBatch(cfg Config) int {
 // returns waiting and buffered messages to the stream, and waits up to
 // ShutdownTimeout for calls in flight. It returns nil on a clean stop.
 func (s *Service) Run(ctx context.Context) error {
-	sub, err := s.cfg.NATS.Subscribe(s.cfg.Topology.ChangesSubject(), func(m *nats.Msg) {
-		s.cache.onChange(m.Data)
-		s.flow.onChange(m.Data)
+	changes, err := streams.WatchChanges(ctx, s.js, s.cfg.Topology, func(data []byte) {
+		s.cache.onChange(data)
+		s.flow.onChange(data)
 	})
 	if err != nil {
-		return fmt.Errorf("delivery: subscribe to config changes: %w", err)
+		return fmt.Errorf("delivery: %w", err)
 	}
-	defer func() { _ = sub.Unsubscribe() }()
+	defer changes.Stop()
 	defer s.clients.close()
 
 	it, err := s.consumer.Messages(jetstream.PullMaxMessages(fetchBatch(s.cfg)),

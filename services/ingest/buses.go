@@ -181,9 +181,9 @@ func (c *busCache) invalidate(bus string) {
 // onChange handles a notice from config.changes. A notice that cannot
 // be decoded empties the cache, which costs lookups but never serves a
 // stale result.
-func (c *busCache) onChange(msg *nats.Msg) {
+func (c *busCache) onChange(data []byte) {
 	change := &internalv1.ConfigChange{}
-	if err := proto.Unmarshal(msg.Data, change); err != nil {
+	if err := proto.Unmarshal(data, change); err != nil {
 		c.log.Warn("config change notice not decoded, forgetting every bus", "error", err)
 		c.invalidate("")
 		return

@@ -73,7 +73,7 @@ type Service struct {
 	log      *slog.Logger
 	js       jetstream.JetStream
 	buses    *busCache
-	changes  *nats.Subscription
+	changes  jetstream.ConsumeContext
 	consumer jetstream.Consumer
 	listener net.Listener
 	server   *http.Server
@@ -108,13 +108,13 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.setupTelemetry(); err != nil {
 		return nil, err
 	}
-	if err := s.subscribeChanges(); err != nil {
+	if err := s.watchChanges(ctx); err != nil {
 		return nil, err
 	}
 
 	listener, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		_ = s.changes.Unsubscribe()
+		s.changes.Stop()
 		return nil, fmt.Errorf("ingest: listen on %s: %w", cfg.Listen, err)
 	}
 	s.listener = listener
@@ -151,19 +151,15 @@ func (s *Service) setupJetStream(ctx context.Context) error {
 	return nil
 }
 
-// subscribeChanges keeps the bus cache in step with config. The flush
-// makes sure the server has the subscription before New returns.
-func (s *Service) subscribeChanges() error {
+// watchChanges keeps the bus cache in step with config from before New
+// returns, so no bus write after New is missed.
+func (s *Service) watchChanges(ctx context.Context) error {
 	s.buses = newBusCache(s.cfg.Buses, s.cfg.NATS, s.log)
-	sub, err := s.cfg.NATS.Subscribe(s.cfg.Topology.ChangesSubject(), s.buses.onChange)
+	cc, err := streams.WatchChanges(ctx, s.js, s.cfg.Topology, s.buses.onChange)
 	if err != nil {
-		return fmt.Errorf("ingest: subscribe to config changes: %w", err)
+		return fmt.Errorf("ingest: %w", err)
 	}
-	if err := s.cfg.NATS.Flush(); err != nil {
-		_ = sub.Unsubscribe()
-		return fmt.Errorf("ingest: subscribe to config changes: %w", err)
-	}
-	s.changes = sub
+	s.changes = cc
 	return nil
 }
 
@@ -174,7 +170,7 @@ func (s *Service) Addr() net.Addr { return s.listener.Addr() }
 // stops taking work, finishes what is in flight within shutdownTimeout,
 // and returns nil. It returns an error when serving fails.
 func (s *Service) Run(ctx context.Context) error {
-	defer func() { _ = s.changes.Unsubscribe() }()
+	defer s.changes.Stop()
 
 	served := make(chan error, 1)
 	go func() { served <- s.server.Serve(s.listener) }()

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/switchyard-dev/switchyard/pkg/pattern"
@@ -142,11 +141,11 @@ func (s *Service) loadInitial(ctx context.Context) bool {
 	}
 }
 
-// onChange handles a config change notice. It runs on the NATS
-// subscription's goroutine, so it only records what to reload.
-func (s *Service) onChange(m *nats.Msg) {
+// onChange handles a config change notice. It runs on the consumer's
+// goroutine, so it only records what to reload.
+func (s *Service) onChange(data []byte) {
 	var change internalv1.ConfigChange
-	if err := proto.Unmarshal(m.Data, &change); err != nil {
+	if err := proto.Unmarshal(data, &change); err != nil {
 		s.throttled.log(slog.LevelWarn, "change/decode",
 			"invalid config change notice, reloading every rule", "error", err)
 		s.pending.add("", true)

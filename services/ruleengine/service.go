@@ -22,7 +22,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard-dev/switchyard/pkg/records"
@@ -60,7 +59,7 @@ type Service struct {
 	consumer  jetstream.Consumer
 	replays   jetstream.Consumer
 	records   *records.Store
-	changes   *nats.Subscription
+	changes   jetstream.ConsumeContext
 	throttled *throttledLogger
 
 	// rules is swapped whole, so matching never waits for a rebuild.
@@ -136,10 +135,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.stats.obs = obs
 	s.rules.Store(&ruleSet{})
 
-	// Subscribing last leaves nothing to undo when an earlier step fails.
-	s.changes, err = cfg.NATS.Subscribe(cfg.Topology.ChangesSubject(), s.onChange)
+	// Watching last leaves nothing to undo when an earlier step fails,
+	// and before Run's first load, so no rule write falls between.
+	s.changes, err = streams.WatchChanges(ctx, js, cfg.Topology, s.onChange)
 	if err != nil {
-		return nil, fmt.Errorf("rule engine: subscribe to config changes: %w", err)
+		return nil, fmt.Errorf("rule engine: %w", err)
 	}
 	return s, nil
 }
@@ -179,7 +179,7 @@ func consumerConfig(t streams.Topology) jetstream.ConsumerConfig {
 // cancellation it stops fetching, finishes the events already fetched
 // and returns nil. Run may be called once.
 func (s *Service) Run(ctx context.Context) error {
-	defer s.changes.Unsubscribe()
+	defer s.changes.Stop()
 
 	if !s.loadInitial(ctx) {
 		return nil

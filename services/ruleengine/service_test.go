@@ -512,8 +512,10 @@ func TestRunStopsOnCancel(t *testing.T) {
 	case <-time.After(25 * time.Second):
 		t.Fatal("stop did not return")
 	}
-	if e.svc.changes.IsValid() {
-		t.Error("change subscription still valid after Run returned")
+	select {
+	case <-e.svc.changes.Closed():
+	case <-time.After(5 * time.Second):
+		t.Error("change watch still running 5s after Run returned")
 	}
 }
 
