@@ -20,17 +20,23 @@ type devStack struct {
 	cli cli
 }
 
-func startDevStack(t *testing.T) *devStack {
+// startDevStack starts the stack; each option changes its config, such
+// as to use an external NATS server.
+func startDevStack(t *testing.T, options ...func(*stack.Config)) *devStack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := stack.Start(ctx, stack.Config{
+	cfg := stack.Config{
 		DataDir:       t.TempDir(),
 		NATSListen:    "127.0.0.1:0",
 		ConfigListen:  "127.0.0.1:0",
 		IngestListen:  "127.0.0.1:0",
 		MetricsListen: "127.0.0.1:0",
 		Logger:        testLogger(t),
-	})
+	}
+	for _, option := range options {
+		option(&cfg)
+	}
+	s, err := stack.Start(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
