@@ -236,7 +236,7 @@ func TestRuleTestTransformErrors(t *testing.T) {
 			name: "path value that matches nothing",
 			args: []string{"--rule", "build-on-push", "--event", `{"id": "e1", "data": {}}`},
 			code: exitFailure,
-			want: "path value 1 is empty; the JSON path matched nothing",
+			want: "target build: path_values[0]: invalid path value: empty; the JSON path matched nothing",
 		},
 		{
 			name:   "missing destination",
@@ -280,7 +280,8 @@ func TestRuleTestTransformDotSegment(t *testing.T) {
 	r := c.run("rule", "test-transform", "--rule", "build-on-push", "--target", "build",
 		"--event", event)
 	r.wantCode(t, exitFailure)
-	if !strings.Contains(r.stderr, `path value 1 is "..", a dot segment`) {
-		t.Errorf("stderr = %q, want the error delivery would give", r.stderr)
+	want := `target build: path_values[0]: invalid path value: ".." is a dot segment`
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr = %q, want %q, the error the rule engine gives", r.stderr, want)
 	}
 }

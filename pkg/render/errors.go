@@ -35,6 +35,10 @@ var (
 	// ErrInvalidHeaderValue marks a header value that contains a control
 	// character, which HTTP cannot send.
 	ErrInvalidHeaderValue = errors.New("invalid header value")
+
+	// ErrInvalidPathValue marks a path value that cannot fill a URL
+	// path segment: an empty one, ".", or "..".
+	ErrInvalidPathValue = errors.New("invalid path value")
 )
 
 // FieldError is an error about one field of a target, named by its proto

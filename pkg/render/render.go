@@ -15,8 +15,9 @@
 //
 // Request escapes no path value or query value: delivery escapes each path
 // value as one URL path segment and encodes the query string. It rejects a
-// header value with a control character such as CR or LF, because HTTP
-// cannot carry one and a delivery would fail on every attempt.
+// path value that is empty, "." or "..", which would change the URL path,
+// and a header value with a control character such as CR or LF, because
+// HTTP cannot carry one. A delivery of either would fail on every attempt.
 //
 // # Body
 //
@@ -109,14 +110,17 @@ type Meta struct {
 // when the whole event is sent.
 //
 // Errors are *FieldError values naming the field of target, and wrap
-// ErrInvalidPath, ErrInvalidEvent, ErrUnknownVariable, ErrInvalidJSON or
-// ErrInvalidHeaderValue.
+// ErrInvalidPath, ErrInvalidEvent, ErrUnknownVariable, ErrInvalidJSON,
+// ErrInvalidHeaderValue or ErrInvalidPathValue.
 func Request(event []byte, meta Meta, target *v1.Target) (*internalv1.RenderedRequest, error) {
 	d := &document{raw: event}
 	req := &internalv1.RenderedRequest{}
 
 	for i, spec := range target.GetPathValues() {
 		v, err := d.value(spec)
+		if err == nil {
+			err = checkPathValue(v)
+		}
 		if err != nil {
 			return nil, &FieldError{Field: fmt.Sprintf("path_values[%d]", i), Err: err}
 		}

@@ -60,16 +60,20 @@ func TestRequestValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			target := &v1.Target{
-				PathValues: []string{tt.spec},
-				Headers:    map[string]string{"X-Value": tt.spec},
-				Query:      map[string]string{"value": tt.spec},
+				Headers: map[string]string{"X-Value": tt.spec},
+				Query:   map[string]string{"value": tt.spec},
+			}
+			// An empty path value is an error of its own, tested in
+			// TestRequestRejectsUnsafePathValues.
+			if tt.want != "" {
+				target.PathValues = []string{tt.spec}
 			}
 			req, err := Request([]byte(testEvent), Meta{}, target)
 			if err != nil {
 				t.Fatalf("Request: %v", err)
 			}
-			if got := req.GetPathValues(); !slices.Equal(got, []string{tt.want}) {
-				t.Errorf("path values = %q, want [%q]", got, tt.want)
+			if tt.want != "" && !slices.Equal(req.GetPathValues(), []string{tt.want}) {
+				t.Errorf("path values = %q, want [%q]", req.GetPathValues(), tt.want)
 			}
 			// A path that selects nothing leaves the header and the
 			// query parameter out.
@@ -393,6 +397,40 @@ func TestRequestErrors(t *testing.T) {
 	}
 }
 
+func TestRequestRejectsUnsafePathValues(t *testing.T) {
+	event := `{"id": "e1", "data": {"empty": "", "dot": ".", "dots": "..", "name": "..x"}}`
+	tests := []struct {
+		spec string
+		want string
+	}{
+		{"$.data.nope", "path_values[1]: invalid path value: empty; the JSON path matched nothing"},
+		{"$.data.empty", "path_values[1]: invalid path value: empty"},
+		{"$.data.dot", `path_values[1]: invalid path value: "." is a dot segment`},
+		{"$.data.dots", `path_values[1]: invalid path value: ".." is a dot segment`},
+		{"..", `path_values[1]: invalid path value: ".." is a dot segment`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			target := &v1.Target{PathValues: []string{"job", tt.spec}}
+			_, err := Request([]byte(event), Meta{}, target)
+			if !errors.Is(err, ErrInvalidPathValue) {
+				t.Fatalf("Request error = %v, want ErrInvalidPathValue", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Request error = %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+
+	req, err := Request([]byte(event), Meta{}, &v1.Target{PathValues: []string{"$.data.name"}})
+	if err != nil {
+		t.Fatalf("Request with path value ..x = %v, want it accepted", err)
+	}
+	if got := req.GetPathValues()[0]; got != "..x" {
+		t.Errorf("path value = %q, want ..x", got)
+	}
+}
+
 // TestRequestConstantsSkipEvent shows that a target without paths does not
 // read the event, so rendering it cannot fail on the event's content.
 func TestRequestConstantsSkipEvent(t *testing.T) {
@@ -512,6 +550,9 @@ func FuzzRequestString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key, value string) {
 		if !utf8.ValidString(key) || !utf8.ValidString(value) {
 			t.Skip("JSON encoding replaces invalid UTF-8")
+		}
+		if checkPathValue(value) != nil {
+			t.Skip("Request rejects an empty path value and a dot segment")
 		}
 		event, err := json.Marshal(map[string]any{"data": map[string]string{key: value}})
 		if err != nil {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"net/url"
 	"reflect"
 	"strings"
@@ -219,13 +220,24 @@ func TestFormBodyHostileValues(t *testing.T) {
 }
 
 func TestHeaderQueryHostileValues(t *testing.T) {
-	target := &v1.Target{
-		PathValues: []string{"$.data.v"},
-		Headers:    map[string]string{"X-V": "$.data.v"},
-		Query:      map[string]string{"v": "$.data.v"},
-	}
 	for _, tt := range hostileValues(t) {
 		t.Run(tt.name, func(t *testing.T) {
+			target := &v1.Target{
+				Headers: map[string]string{"X-V": "$.data.v"},
+				Query:   map[string]string{"v": "$.data.v"},
+			}
+			// Request rejects an empty path value and a dot segment, so
+			// those values are checked as headers and query only.
+			pathValue := &v1.Target{PathValues: []string{"$.data.v"}}
+			_, err := Request(eventWith(tt.raw), Meta{}, pathValue)
+			unsafePath := checkPathValue(tt.text) != nil
+			if unsafePath && !errors.Is(err, ErrInvalidPathValue) {
+				t.Errorf("Request with path value %.80q = %v, want ErrInvalidPathValue", tt.text, err)
+			}
+			if !unsafePath {
+				target.PathValues = pathValue.PathValues
+			}
+
 			req, err := Request(eventWith(tt.raw), Meta{}, target)
 			if strings.IndexFunc(tt.text, isControl) >= 0 {
 				if err == nil {
@@ -236,8 +248,8 @@ func TestHeaderQueryHostileValues(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Request: %v", err)
 			}
-			if got := req.GetPathValues()[0]; got != tt.text {
-				t.Errorf("path value = %.80q, want %.80q", got, tt.text)
+			if !unsafePath && req.GetPathValues()[0] != tt.text {
+				t.Errorf("path value = %.80q, want %.80q", req.GetPathValues()[0], tt.text)
 			}
 			if tt.raw == "" {
 				// A path that selects nothing leaves them out.

@@ -10,12 +10,16 @@ import (
 // of its own: an empty one, which joins its neighbours, and "." or "..",
 // which a server or proxy may resolve to leave the intended path.
 // Escaping cannot help, because dot segments are unreserved characters.
-func checkPathValue(i int, v string) error {
+// Request applies it to every rendered path value, and FillURL again to
+// the path values of tasks rendered before Request did.
+func checkPathValue(v string) error {
 	switch v {
 	case "":
-		return fmt.Errorf("path value %d is empty; the JSON path matched nothing or an empty string", i+1)
+		return fmt.Errorf("%w: empty; the JSON path matched nothing or an empty string",
+			ErrInvalidPathValue)
 	case ".", "..":
-		return fmt.Errorf("path value %d is %q, a dot segment that would change the URL path", i+1, v)
+		return fmt.Errorf("%w: %q is a dot segment that would change the URL path",
+			ErrInvalidPathValue, v)
 	}
 	return nil
 }
@@ -39,8 +43,8 @@ func FillURL(raw string, values []string) (*url.URL, error) {
 		if next == len(values) {
 			return nil, fmt.Errorf("URL has more * segments than the %d path values", len(values))
 		}
-		if err := checkPathValue(next, values[next]); err != nil {
-			return nil, err
+		if err := checkPathValue(values[next]); err != nil {
+			return nil, fmt.Errorf("path value %d: %w", next+1, err)
 		}
 		segments[i] = url.PathEscape(values[next])
 		next++

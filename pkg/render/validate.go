@@ -45,14 +45,16 @@ var sampleKinds = []struct {
 // Request reads, without an event. It returns a *FieldError naming the
 // field, such as `input.template: unknown variable <branch>`, that wraps
 // ErrInvalidPath, ErrUnknownVariable, ErrInvalidVariable,
-// ErrInvalidJSON, ErrTooLarge or ErrInvalidHeaderValue.
+// ErrInvalidJSON, ErrTooLarge, ErrInvalidHeaderValue or
+// ErrInvalidPathValue.
 //
 // A target that passes renders for every event that is a JSON object,
 // except that a header value taken from the event may hold a control
-// character.
+// character, and a path value taken from the event may be empty, "." or
+// "..".
 func ValidateTarget(t *v1.Target) error {
 	for i, spec := range t.GetPathValues() {
-		if err := checkValue(fmt.Sprintf("path_values[%d]", i), spec, MaxValueLength); err != nil {
+		if err := checkPathValueSpec(fmt.Sprintf("path_values[%d]", i), spec); err != nil {
 			return err
 		}
 	}
@@ -78,6 +80,22 @@ func checkValue(field, spec string, maxConstant int) error {
 	if n := utf8.RuneCountInString(spec); n > maxConstant {
 		return fieldErrorf(field, "%w: the constant has %d characters; the maximum is %d",
 			ErrTooLarge, n, maxConstant)
+	}
+	return nil
+}
+
+// checkPathValueSpec checks a path value's constant or path. A constant
+// "." or ".." is rejected here, since Request would reject it for every
+// event. The caller decides about an empty constant.
+func checkPathValueSpec(field, spec string) error {
+	if err := checkValue(field, spec, MaxValueLength); err != nil {
+		return err
+	}
+	if isPath(spec) || spec == "" {
+		return nil
+	}
+	if err := checkPathValue(spec); err != nil {
+		return &FieldError{Field: field, Err: err}
 	}
 	return nil
 }

@@ -89,6 +89,13 @@ func TestValidateTargetRejects(t *testing.T) {
 			wantText:  "recursive descent",
 		},
 		{
+			name:      "dot segment constant path value",
+			target:    &v1.Target{PathValues: []string{"job", ".."}},
+			want:      ErrInvalidPathValue,
+			wantField: "path_values[1]",
+			wantText:  "dot segment",
+		},
+		{
 			name:      "wildcard in header",
 			target:    &v1.Target{Headers: map[string]string{"X-Ref": "$.data.*"}},
 			want:      ErrInvalidPath,
