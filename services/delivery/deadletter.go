@@ -3,14 +3,12 @@ package delivery
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/tasks"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	"github.com/switchyard-dev/switchyard/services/delivery/retry"
 )
@@ -21,16 +19,11 @@ func (s *Service) publishDeadLetter(ctx context.Context, d *delivery, o retry.Ou
 	traceCtx, span := s.startDeadLetter(d, o)
 	defer func() { endSpan(span, err) }()
 
-	data, err := proto.Marshal(s.deadLetter(d, o))
+	msgID := tasks.DeadLetterMsgID(taskMsgID(d), d.task.GetRedriveCount())
+	msg, err := tasks.DeadLetterMsg(s.cfg.Topology, s.deadLetter(d, o), msgID)
 	if err != nil {
-		return fmt.Errorf("encode dead letter: %w", err)
+		return err
 	}
-
-	t := d.task
-	msg := nats.NewMsg(s.cfg.Topology.DeadLetterSubject(t.GetBus()))
-	msg.Data = data
-	msg.Header.Set(streams.HeaderMsgID, deadLetterMsgID(d))
-	msg.Header.Set(streams.HeaderBus, t.GetBus())
 	injectTrace(traceCtx, msg.Header)
 
 	future, err := s.js.PublishMsgAsync(msg)
@@ -45,17 +38,6 @@ func (s *Service) publishDeadLetter(ctx context.Context, d *delivery, o retry.Ou
 	case <-ctx.Done():
 		return fmt.Errorf("publish dead letter: %w", ctx.Err())
 	}
-}
-
-// deadLetterMsgID derives from the task's message id, so a task
-// dead-lettered twice after a crash is stored once. The redrive count
-// keeps the dead letter of a redriven task apart from the one before.
-func deadLetterMsgID(d *delivery) string {
-	id := taskMsgID(d) + "-dl"
-	if n := d.task.GetRedriveCount(); n > 0 {
-		id += "-" + strconv.Itoa(int(n))
-	}
-	return id
 }
 
 // taskMsgID returns the task's JetStream message id, or derives it as

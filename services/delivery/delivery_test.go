@@ -280,6 +280,34 @@ func TestRedirectNotFollowed(t *testing.T) {
 	}
 }
 
+// TestDotSegmentPathValueRejected covers tasks rendered before the rule
+// engine rejected dot segments: delivery still refuses to call.
+func TestDotSegmentPathValueRejected(t *testing.T) {
+	h := newHarness(t)
+	var calls atomic.Int32
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	})
+	h.resolver.set(destination("d", srv.URL+"/job/*/build"), basicConnection(v1.Network_NETWORK_PRIVATE))
+	h.start(h.config())
+
+	task := newTask("d", "ev-dots")
+	task.Request.PathValues = []string{".."}
+	h.publish(task)
+
+	dl := h.deadLetter()
+	if dl.GetErrorCode() != retry.CodeConfigError {
+		t.Errorf("dead letter code = %q, want %q", dl.GetErrorCode(), retry.CodeConfigError)
+	}
+	if !strings.Contains(dl.GetErrorMessage(), `".." is a dot segment`) {
+		t.Errorf("dead letter message = %q, want the dot segment named", dl.GetErrorMessage())
+	}
+	if got := calls.Load(); got != 0 {
+		t.Errorf("endpoint saw %d requests, want 0", got)
+	}
+}
+
 func TestJenkinsQueueRedirectSucceeds(t *testing.T) {
 	h := newHarness(t)
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {

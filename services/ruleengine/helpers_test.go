@@ -187,8 +187,22 @@ type storedTask struct {
 // stream in these tests, so every task stays.
 func (e *env) tasks() []storedTask {
 	e.t.Helper()
+	var out []storedTask
+	for _, raw := range e.streamMsgs(streams.Deliveries) {
+		task := &internalv1.DeliveryTask{}
+		if err := proto.Unmarshal(raw.Data, task); err != nil {
+			e.t.Fatalf("decode task %d: %v", raw.Sequence, err)
+		}
+		out = append(out, storedTask{subject: raw.Subject, header: raw.Header, task: task})
+	}
+	return out
+}
+
+// streamMsgs returns every message in the stream of the given name.
+func (e *env) streamMsgs(name string) []*jetstream.RawStreamMsg {
+	e.t.Helper()
 	ctx := e.t.Context()
-	stream, err := e.js.Stream(ctx, e.topology.Stream(streams.Deliveries))
+	stream, err := e.js.Stream(ctx, e.topology.Stream(name))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -197,20 +211,51 @@ func (e *env) tasks() []storedTask {
 		e.t.Fatal(err)
 	}
 
-	var out []storedTask
+	var out []*jetstream.RawStreamMsg
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		raw, err := stream.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}
 		if err != nil {
-			e.t.Fatalf("get task %d: %v", seq, err)
+			e.t.Fatalf("get message %d of %s: %v", seq, name, err)
 		}
-		task := &internalv1.DeliveryTask{}
-		if err := proto.Unmarshal(raw.Data, task); err != nil {
-			e.t.Fatalf("decode task %d: %v", seq, err)
+		out = append(out, raw)
+	}
+	return out
+}
+
+// storedDeadLetter is a dead letter read back from the DEADLETTER
+// stream.
+type storedDeadLetter struct {
+	header nats.Header
+	letter *internalv1.DeadLetter
+}
+
+// deadLetters returns every dead letter in the DEADLETTER stream.
+func (e *env) deadLetters() []storedDeadLetter {
+	e.t.Helper()
+	var out []storedDeadLetter
+	for _, raw := range e.streamMsgs(streams.DeadLetter) {
+		dl := &internalv1.DeadLetter{}
+		if err := proto.Unmarshal(raw.Data, dl); err != nil {
+			e.t.Fatalf("decode dead letter %d: %v", raw.Sequence, err)
 		}
-		out = append(out, storedTask{subject: raw.Subject, header: raw.Header, task: task})
+		out = append(out, storedDeadLetter{header: raw.Header, letter: dl})
+	}
+	return out
+}
+
+// recordsByTarget returns the delivery records of an event by target id.
+func (e *env) recordsByTarget(eventID string) map[string]*v1.Delivery {
+	e.t.Helper()
+	recs, err := e.records.List(e.t.Context(), eventID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]*v1.Delivery{}
+	for _, r := range recs {
+		out[r.GetTargetId()] = r
 	}
 	return out
 }

@@ -3,7 +3,6 @@ package ruleengine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,27 +10,13 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/switchyard-dev/switchyard/pkg/render"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/tasks"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
-
-// Error codes of delivery records that failed before any attempt.
-const (
-	// ErrorCodeRenderFailed marks a request that could not be rendered.
-	ErrorCodeRenderFailed = "RENDER_FAILED"
-	// ErrorCodeTaskTooLarge marks a task larger than the DELIVERIES
-	// stream accepts. A task carries the event twice when the body is
-	// the whole event, so events above about half the limit hit it.
-	ErrorCodeTaskTooLarge = "TASK_TOO_LARGE"
-)
-
-// errTaskTooLarge is wrapped by the error for a task above maxTaskSize.
-var errTaskTooLarge = errors.New("delivery task too large")
 
 // envelope is the part of a CloudEvent that the rule engine reads.
 type envelope struct {
@@ -113,8 +98,8 @@ func (w *worker) terminate(ctx context.Context, msg jetstream.Msg, bus string, r
 
 // addTask renders the request of one (event, rule, target) and adds its
 // task and pending record to ev. A request that cannot be rendered, or a
-// task too large to store, gets a failed record and no task, because
-// trying again cannot succeed.
+// task too large to store, gets no task, because trying again cannot
+// succeed: see renderFailed.
 func (w *worker) addTask(ctx context.Context, ev *matchedEvent, mc *matchContext, rule *v1.Rule,
 	target *v1.Target) {
 	targetID := target.GetId()
@@ -126,32 +111,72 @@ func (w *worker) addTask(ctx context.Context, ev *matchedEvent, mc *matchContext
 	rec := newRecord(mc, rule.GetName(), targetID, target.GetApiDestination())
 	ev.records = append(ev.records, rec)
 
-	meta := render.Meta{
-		Bus: mc.bus, Rule: rule.GetName(), EventID: mc.event.ID, IngestTime: mc.ingestTime,
-	}
-	req, err := render.Request(mc.msg.Data(), meta, target)
-	var task *nats.Msg
+	task := mc.newTask(rule.GetName(), targetID)
+	err := tasks.Render(task, target)
+	var msg *nats.Msg
 	if err == nil {
-		rec.Request = requestView(req)
-		task, err = w.taskMsg(ctx, mc, rule.GetName(), targetID, target, req)
+		rec.Request = requestView(task.GetRequest())
+		msg, err = w.taskMsg(ctx, mc, task)
 	}
 	if err != nil {
-		// TODO: dead-letter the event when the target has dead-lettering
-		// on. Until then only the record and the log show the failure.
-		w.s.stats.addRenderFailure(ctx, mc.bus, rule.GetName())
 		failSpan(span, err)
-		rec.State = v1.DeliveryState_DELIVERY_STATE_FAILED
-		rec.ErrorCode = ErrorCodeRenderFailed
-		if errors.Is(err, errTaskTooLarge) {
-			rec.ErrorCode = ErrorCodeTaskTooLarge
-		}
-		rec.ErrorMessage = err.Error()
-		w.s.throttled.logContext(ctx, slog.LevelWarn, "render/"+mc.bus+"/"+rule.GetName(),
-			"building delivery task failed", "event_id", mc.event.ID, "bus", mc.bus,
-			"rule", rule.GetName(), "target", targetID, "error", err)
+		w.renderFailed(ctx, ev, mc, rec, task, err)
 		return
 	}
-	ev.tasks = append(ev.tasks, task)
+	ev.tasks = append(ev.tasks, msg)
+}
+
+// renderFailed settles the delivery of a task that could not be built
+// because of cause. When the target keeps dead letters, it adds a dead
+// letter without a request to ev, which a redrive renders again with
+// the rule's target of that time, and the record is dead-lettered.
+// Otherwise the record is failed.
+func (w *worker) renderFailed(ctx context.Context, ev *matchedEvent, mc *matchContext,
+	rec *v1.Delivery, task *internalv1.DeliveryTask, cause error) {
+	code := tasks.ErrorCode(cause)
+	rec.State = v1.DeliveryState_DELIVERY_STATE_FAILED
+	rec.ErrorCode, rec.ErrorMessage = code, cause.Error()
+
+	attrs := []any{"event_id", mc.event.ID, "bus", mc.bus, "rule", task.GetRule(),
+		"target", task.GetTargetId(), "error_code", code, "error", cause}
+	if task.GetDeadLetter() {
+		msg, err := w.deadLetterMsg(ctx, mc, task, code, cause)
+		if err == nil {
+			rec.State = v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED
+			ev.deadLetters = append(ev.deadLetters, msg)
+		} else {
+			attrs = append(attrs, "dead_letter_error", err)
+		}
+	}
+	deadLettered := rec.GetState() == v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED
+	w.s.stats.addRenderFailure(ctx, mc.bus, task.GetRule(), code, deadLettered)
+	attrs = append(attrs, "dead_lettered", deadLettered)
+	w.s.throttled.logContext(ctx, slog.LevelWarn, "render/"+mc.bus+"/"+task.GetRule(),
+		"building delivery task failed", attrs...)
+}
+
+// deadLetterMsg builds the dead letter of a task that could not be
+// built, with no attempts and without the request. Its message id
+// derives from the task's, so a redelivered event stores it once.
+func (w *worker) deadLetterMsg(ctx context.Context, mc *matchContext, task *internalv1.DeliveryTask,
+	code string, cause error) (*nats.Msg, error) {
+	task.Request = nil
+	dl := &internalv1.DeadLetter{Task: task, ErrorCode: code, ErrorMessage: cause.Error()}
+	msgID := tasks.DeadLetterMsgID(mc.taskMsgID(task.GetRule(), task.GetTargetId()), 0)
+	msg, err := tasks.DeadLetterMsg(w.s.cfg.Topology, dl, msgID)
+	if err != nil {
+		return nil, err
+	}
+	// DEADLETTER takes as much as DELIVERIES, and the event alone is
+	// far below that, so this holds unless an operator shrank a stream.
+	// Without the check such a dead letter would hold up its event for
+	// good.
+	if size := len(msg.Data) + tasks.HeaderAllowance; size > w.s.maxTaskSize {
+		return nil, fmt.Errorf("dead letter of %d bytes with headers is above the limit of %d bytes",
+			size, w.s.maxTaskSize)
+	}
+	injectTrace(ctx, msg.Header)
+	return msg, nil
 }
 
 func newRecord(mc *matchContext, rule, targetID, destination string) *v1.Delivery {
@@ -170,44 +195,41 @@ func newRecord(mc *matchContext, rule, targetID, destination string) *v1.Deliver
 	}
 }
 
-// taskMsg builds the message that carries one delivery task, with the
-// message id that de-duplicates it and the trace context of ctx.
-func (w *worker) taskMsg(ctx context.Context, mc *matchContext, rule, targetID string, target *v1.Target,
-	req *internalv1.RenderedRequest) (*nats.Msg, error) {
+// newTask returns the task of one (rule, target) with the parts that
+// the match decides. tasks.Render adds the target's parts.
+func (mc *matchContext) newTask(rule, targetID string) *internalv1.DeliveryTask {
 	task := &internalv1.DeliveryTask{
-		Bus:            mc.bus,
-		EventId:        mc.event.ID,
-		EventSource:    mc.event.Source,
-		Rule:           rule,
-		TargetId:       targetID,
-		ApiDestination: target.GetApiDestination(),
-		Request:        req,
-		RetryPolicy:    target.GetRetryPolicy(),
-		DeadLetter:     target.DeadLetter == nil || target.GetDeadLetter(),
-		Event:          mc.msg.Data(),
-		MatchTime:      timestamppb.New(mc.matchTime),
-		Replayed:       mc.replay.id != "",
-		ReplayId:       mc.replay.id,
+		Bus:         mc.bus,
+		EventId:     mc.event.ID,
+		EventSource: mc.event.Source,
+		Rule:        rule,
+		TargetId:    targetID,
+		Event:       mc.msg.Data(),
+		MatchTime:   timestamppb.New(mc.matchTime),
+		Replayed:    mc.replay.id != "",
+		ReplayId:    mc.replay.id,
 	}
 	if !mc.ingestTime.IsZero() {
 		task.IngestTime = timestamppb.New(mc.ingestTime)
 	}
-	data, err := proto.Marshal(task)
+	return task
+}
+
+// taskMsg builds the message that carries one delivery task, with the
+// message id that de-duplicates it and the trace context of ctx.
+func (w *worker) taskMsg(ctx context.Context, mc *matchContext, task *internalv1.DeliveryTask,
+) (*nats.Msg, error) {
+	data, err := tasks.Encode(task, w.s.maxTaskSize)
 	if err != nil {
 		return nil, err
 	}
-	if size := len(data) + taskHeaderAllowance; size > w.s.maxTaskSize {
-		return nil, fmt.Errorf("%w: %d bytes with headers, above the limit of %d bytes",
-			errTaskTooLarge, size, w.s.maxTaskSize)
-	}
-
-	msgID := mc.taskMsgID(rule, targetID)
+	msgID := mc.taskMsgID(task.GetRule(), task.GetTargetId())
 	header := nats.Header{
 		streams.HeaderMsgID: {msgID},
 		streams.HeaderBus:   {mc.bus},
 	}
 	injectTrace(ctx, header)
-	subject := w.s.cfg.Topology.DeliveriesSubject(target.GetApiDestination())
+	subject := w.s.cfg.Topology.DeliveriesSubject(task.GetApiDestination())
 	return &nats.Msg{Subject: subject, Header: header, Data: data}, nil
 }
 

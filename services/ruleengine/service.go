@@ -26,6 +26,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/pkg/records"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/tasks"
 	"github.com/switchyard-dev/switchyard/pkg/telemetry"
 )
 
@@ -44,9 +45,6 @@ const (
 	// maxAckPending bounds the events handed out and not yet acked, for
 	// all replicas together. It leaves room for the largest batches.
 	maxAckPending = 20000
-	// taskHeaderAllowance is room left for a task's headers when its size
-	// is checked against the stream's limit, which counts headers too.
-	taskHeaderAllowance = 1024
 	// maxPublishPending bounds the task publishes in flight from one
 	// service: every worker's largest batch with five targets per rule.
 	maxPublishPending = maxWorkers * maxBatchSize * 5
@@ -67,7 +65,8 @@ type Service struct {
 	rebuildMu sync.Mutex
 	pending   *pendingReloads
 
-	// maxTaskSize is the largest task message that DELIVERIES stores.
+	// maxTaskSize is the largest task message that DELIVERIES stores. It
+	// bounds dead letters too, since DEADLETTER has the same limit.
 	maxTaskSize int
 
 	stats counters
@@ -97,7 +96,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rule engine: %w", err)
 	}
-	maxTaskSize, err := taskSizeLimit(ctx, js, cfg)
+	maxTaskSize, err := tasks.SizeLimit(ctx, js, cfg.NATS, cfg.Topology)
 	if err != nil {
 		return nil, fmt.Errorf("rule engine: %w", err)
 	}
@@ -142,20 +141,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("rule engine: %w", err)
 	}
 	return s, nil
-}
-
-// taskSizeLimit returns the largest message that the DELIVERIES stream
-// and the NATS connection accept.
-func taskSizeLimit(ctx context.Context, js jetstream.JetStream, cfg Config) (int, error) {
-	stream, err := js.Stream(ctx, cfg.Topology.Stream(streams.Deliveries))
-	if err != nil {
-		return 0, fmt.Errorf("read deliveries stream: %w", err)
-	}
-	limit := int(cfg.NATS.MaxPayload())
-	if max := int(stream.CachedInfo().Config.MaxMsgSize); max > 0 && max < limit {
-		limit = max
-	}
-	return limit, nil
 }
 
 func consumerConfig(t streams.Topology) jetstream.ConsumerConfig {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/tasks"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
@@ -392,11 +393,10 @@ func TestInvalidEventTerminated(t *testing.T) {
 	}
 }
 
-func TestRenderFailureRecorded(t *testing.T) {
-	template := &v1.Input{Kind: &v1.Input_Template{Template: &v1.InputTemplate{Template: "<x>"}}}
+func TestRenderFailureDeadLettered(t *testing.T) {
 	rules := &testRules{rules: []*v1.Rule{
 		rule("default", "build", pushPattern,
-			&v1.Target{Id: "templated", ApiDestination: "jenkins", Input: template},
+			&v1.Target{Id: "dots", ApiDestination: "jenkins", PathValues: []string{".."}},
 			&v1.Target{Id: "plain", ApiDestination: "jenkins"}),
 	}}
 	e := start(t, rules)
@@ -404,35 +404,93 @@ func TestRenderFailureRecorded(t *testing.T) {
 	e.publish("default", event("e1", "push"), nil)
 	e.waitIdle()
 
-	tasks := e.tasks()
-	if len(tasks) != 1 {
-		t.Fatalf("got %d tasks, want 1", len(tasks))
+	queued := e.tasks()
+	if len(queued) != 1 {
+		t.Fatalf("got %d tasks, want 1", len(queued))
 	}
-	if got := tasks[0].task.GetTargetId(); got != "plain" {
+	if got := queued[0].task.GetTargetId(); got != "plain" {
 		t.Errorf("task target = %q, want %q", got, "plain")
 	}
 
-	recs, err := e.records.List(t.Context(), "e1")
-	if err != nil {
-		t.Fatal(err)
+	letters := e.deadLetters()
+	if len(letters) != 1 {
+		t.Fatalf("got %d dead letters, want 1", len(letters))
 	}
-	states := map[string]*v1.Delivery{}
-	for _, r := range recs {
-		states[r.GetTargetId()] = r
+	dl := letters[0].letter
+	if got := dl.GetErrorCode(); got != tasks.CodeRenderFailed {
+		t.Errorf("dead letter error code = %q, want %q", got, tasks.CodeRenderFailed)
 	}
-	failed := states["templated"]
-	if got, want := failed.GetState(), v1.DeliveryState_DELIVERY_STATE_FAILED; got != want {
-		t.Errorf("templated record state = %v, want %v", got, want)
+	if got := dl.GetAttempts(); got != 0 {
+		t.Errorf("dead letter attempts = %d, want 0", got)
 	}
-	if got := failed.GetErrorCode(); got != ErrorCodeRenderFailed {
-		t.Errorf("templated record error code = %q, want %q", got, ErrorCodeRenderFailed)
+	if got := dl.GetErrorMessage(); !strings.Contains(got, `".." is a dot segment`) {
+		t.Errorf("dead letter error message = %q, want it to name the dot segment", got)
+	}
+	task := dl.GetTask()
+	if task.GetRule() != "build" || task.GetTargetId() != "dots" || task.GetApiDestination() != "jenkins" {
+		t.Errorf("dead letter rule, target, destination = %q, %q, %q; want build, dots, jenkins",
+			task.GetRule(), task.GetTargetId(), task.GetApiDestination())
+	}
+	if got := string(task.GetEvent()); got != event("e1", "push") {
+		t.Errorf("dead letter event = %s, want the original event", got)
+	}
+	if task.GetRequest() != nil {
+		t.Errorf("dead letter request = %v, want none", task.GetRequest())
+	}
+	wantID := streams.TaskMsgID("default", "github", "e1", "build", "dots") + "-dl"
+	if got := letters[0].header.Get(streams.HeaderMsgID); got != wantID {
+		t.Errorf("dead letter message id = %q, want %q", got, wantID)
+	}
+
+	states := e.recordsByTarget("e1")
+	dots := states["dots"]
+	if got, want := dots.GetState(), v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED; got != want {
+		t.Errorf("dots record state = %v, want %v", got, want)
+	}
+	if got := dots.GetErrorCode(); got != tasks.CodeRenderFailed {
+		t.Errorf("dots record error code = %q, want %q", got, tasks.CodeRenderFailed)
 	}
 	if got, want := states["plain"].GetState(), v1.DeliveryState_DELIVERY_STATE_PENDING; got != want {
 		t.Errorf("plain record state = %v, want %v", got, want)
 	}
+	stats := e.svc.Stats()
+	if stats.RenderFailures != 1 || stats.DeadLetters != 1 {
+		t.Errorf("Stats() render failures, dead letters = %d, %d; want 1, 1",
+			stats.RenderFailures, stats.DeadLetters)
+	}
 }
 
-func TestTaskTooLargeRecorded(t *testing.T) {
+func TestRenderFailureWithoutDeadLetter(t *testing.T) {
+	template := &v1.Input{Kind: &v1.Input_Template{Template: &v1.InputTemplate{Template: "<x>"}}}
+	rules := &testRules{rules: []*v1.Rule{
+		rule("default", "build", pushPattern,
+			&v1.Target{Id: "templated", ApiDestination: "jenkins", Input: template,
+				DeadLetter: proto.Bool(false)}),
+	}}
+	e := start(t, rules)
+
+	e.publish("default", event("e1", "push"), nil)
+	e.waitIdle()
+
+	if got := len(e.tasks()); got != 0 {
+		t.Errorf("got %d tasks, want 0", got)
+	}
+	if got := len(e.deadLetters()); got != 0 {
+		t.Errorf("got %d dead letters, want 0", got)
+	}
+	failed := e.recordsByTarget("e1")["templated"]
+	if got, want := failed.GetState(), v1.DeliveryState_DELIVERY_STATE_FAILED; got != want {
+		t.Errorf("templated record state = %v, want %v", got, want)
+	}
+	if got := failed.GetErrorCode(); got != tasks.CodeRenderFailed {
+		t.Errorf("templated record error code = %q, want %q", got, tasks.CodeRenderFailed)
+	}
+	if got := failed.GetErrorMessage(); !strings.Contains(got, "unknown variable <x>") {
+		t.Errorf("templated record error message = %q, want the unknown variable", got)
+	}
+}
+
+func TestTaskTooLargeDeadLettered(t *testing.T) {
 	rules := &testRules{rules: []*v1.Rule{
 		rule("default", "build", pushPattern,
 			&v1.Target{Id: "whole", ApiDestination: "jenkins"},
@@ -451,25 +509,34 @@ func TestTaskTooLargeRecorded(t *testing.T) {
 	e.publish("default", big, nil)
 	e.waitIdle()
 
-	tasks := e.tasks()
-	if len(tasks) != 1 {
-		t.Fatalf("got %d tasks, want 1", len(tasks))
+	queued := e.tasks()
+	if len(queued) != 1 {
+		t.Fatalf("got %d tasks, want 1", len(queued))
 	}
-	if got := tasks[0].task.GetTargetId(); got != "small" {
+	if got := queued[0].task.GetTargetId(); got != "small" {
 		t.Errorf("task target = %q, want %q", got, "small")
 	}
-	recs, err := e.records.List(t.Context(), "e1")
-	if err != nil {
-		t.Fatal(err)
+	whole := e.recordsByTarget("e1")["whole"]
+	if got := whole.GetErrorCode(); got != tasks.CodeTaskTooLarge {
+		t.Errorf("whole record error code = %q, want %q", got, tasks.CodeTaskTooLarge)
 	}
-	var whole *v1.Delivery
-	for _, r := range recs {
-		if r.GetTargetId() == "whole" {
-			whole = r
-		}
+	if got, want := whole.GetState(), v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED; got != want {
+		t.Errorf("whole record state = %v, want %v", got, want)
 	}
-	if got := whole.GetErrorCode(); got != ErrorCodeTaskTooLarge {
-		t.Errorf("whole record error code = %q, want %q", got, ErrorCodeTaskTooLarge)
+
+	letters := e.deadLetters()
+	if len(letters) != 1 {
+		t.Fatalf("got %d dead letters, want 1", len(letters))
+	}
+	dl := letters[0].letter
+	if got := dl.GetErrorCode(); got != tasks.CodeTaskTooLarge {
+		t.Errorf("dead letter error code = %q, want %q", got, tasks.CodeTaskTooLarge)
+	}
+	if got := dl.GetTask().GetTargetId(); got != "whole" {
+		t.Errorf("dead letter target = %q, want whole", got)
+	}
+	if got := string(dl.GetTask().GetEvent()); got != big {
+		t.Errorf("dead letter event has %d bytes, want the original %d", len(got), len(big))
 	}
 	if got := e.svc.Stats().Retries; got != 0 {
 		t.Errorf("Stats().Retries = %d, want 0", got)

@@ -22,8 +22,13 @@ type Stats struct {
 	// DuplicateTasks is the part of Tasks that JetStream recognized.
 	DuplicateTasks uint64
 	// RenderFailures is the (event, rule, target) requests that could not
-	// be rendered and got a failed record instead of a task.
+	// be rendered, or whose task was too large, and got a dead letter or
+	// a failed record instead of a task.
 	RenderFailures uint64
+	// DeadLetters is the dead letters of such requests that JetStream
+	// stored or, within its duplicate window, recognized as already
+	// stored.
+	DeadLetters uint64
 	// Retries is the events handed back for redelivery because a record
 	// or task could not be stored.
 	Retries uint64
@@ -37,7 +42,7 @@ type counters struct {
 
 	events, matched, invalid              atomic.Uint64
 	tasks, duplicateTasks, renderFailures atomic.Uint64
-	retries                               atomic.Uint64
+	deadLetters, retries                  atomic.Uint64
 }
 
 func (c *counters) addEvent(ctx context.Context) {
@@ -59,7 +64,12 @@ func (c *counters) addInvalid(ctx context.Context) {
 	c.obs.invalid.Add(ctx, 1)
 }
 
-func (c *counters) addTask(ctx context.Context, duplicate bool) {
+// addStored counts a task or a dead letter that JetStream stored.
+func (c *counters) addStored(ctx context.Context, deadLetter, duplicate bool) {
+	if deadLetter {
+		c.deadLetters.Add(1)
+		return
+	}
 	c.tasks.Add(1)
 	if duplicate {
 		c.duplicateTasks.Add(1)
@@ -67,9 +77,13 @@ func (c *counters) addTask(ctx context.Context, duplicate bool) {
 	c.obs.tasks.Add(ctx, 1, metric.WithAttributes(attribute.Bool("duplicate", duplicate)))
 }
 
-func (c *counters) addRenderFailure(ctx context.Context, bus, rule string) {
+// addRenderFailure counts a task that could not be built, with its
+// error code and whether it is being dead-lettered.
+func (c *counters) addRenderFailure(ctx context.Context, bus, rule, code string, deadLettered bool) {
 	c.renderFailures.Add(1)
-	c.obs.renderFailures.Add(ctx, 1, busRule(bus, rule))
+	c.obs.renderFailures.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("bus", bus), attribute.String("rule", rule),
+		attribute.String("code", code), attribute.Bool("dead_lettered", deadLettered)))
 }
 
 func (c *counters) addRetry(ctx context.Context) {
@@ -87,6 +101,7 @@ func (s *Service) Stats() Stats {
 		Tasks:          c.tasks.Load(),
 		DuplicateTasks: c.duplicateTasks.Load(),
 		RenderFailures: c.renderFailures.Load(),
+		DeadLetters:    c.deadLetters.Load(),
 		Retries:        c.retries.Load(),
 	}
 }

@@ -65,7 +65,8 @@ func newObserver(tel *telemetry.Telemetry) (*observer, error) {
 		{&o.tasks, "switchyard.ruleengine.tasks.published", "{task}",
 			"Delivery tasks stored in DELIVERIES, by whether JetStream recognized a duplicate."},
 		{&o.renderFailures, "switchyard.ruleengine.render.failures", "{request}",
-			"Requests that could not be rendered or were too large, by bus and rule."},
+			"Requests that could not be rendered or were too large, by bus, rule, error code " +
+				"and whether the target dead-lettered them."},
 		{&o.retries, "switchyard.ruleengine.events.retried", "{event}",
 			"Events handed back for redelivery because a record or task was not stored."},
 	}

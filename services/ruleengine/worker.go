@@ -33,9 +33,11 @@ type matchedEvent struct {
 	msg     jetstream.Msg
 	eventID string
 	// ctx carries only the event's match span, for logs.
-	ctx     context.Context
-	tasks   []*nats.Msg
-	records []*v1.Delivery
+	ctx   context.Context
+	tasks []*nats.Msg
+	// deadLetters are the dead letters of tasks that could not be built.
+	deadLetters []*nats.Msg
+	records     []*v1.Delivery
 	// failed is set when a record or a task could not be stored, so the
 	// event must be handled again.
 	failed atomic.Bool
@@ -44,6 +46,8 @@ type matchedEvent struct {
 type taskFuture struct {
 	event  *matchedEvent
 	future jetstream.PubAckFuture
+	// deadLetter is set for the future of a dead letter.
+	deadLetter bool
 }
 
 func newWorker(s *Service) *worker {
@@ -137,21 +141,16 @@ func (w *worker) recordFailed(ev *matchedEvent, rule string, err error) {
 		"event_id", ev.eventID, "rule", rule, "error", err)
 }
 
-// publishTasks publishes the tasks of every event whose records are
-// stored, then waits for JetStream to acknowledge each one.
+// publishTasks publishes the tasks and dead letters of every event whose
+// records are stored, then waits for JetStream to acknowledge each one.
 func (w *worker) publishTasks() {
 	w.futures = w.futures[:0]
 	for _, ev := range w.events {
 		if ev.failed.Load() {
 			continue
 		}
-		for _, task := range ev.tasks {
-			future, err := w.s.js.PublishMsgAsync(task)
-			if err != nil {
-				w.publishFailed(ev, task, err)
-				break
-			}
-			w.futures = append(w.futures, taskFuture{event: ev, future: future})
+		if w.publishAll(ev, ev.tasks, false) {
+			w.publishAll(ev, ev.deadLetters, true)
 		}
 	}
 
@@ -162,20 +161,39 @@ func (w *worker) publishTasks() {
 	for _, f := range w.futures {
 		select {
 		case ack := <-f.future.Ok():
-			w.s.stats.addTask(f.event.ctx, ack.Duplicate)
+			w.s.stats.addStored(f.event.ctx, f.deadLetter, ack.Duplicate)
 		case err := <-f.future.Err():
-			w.publishFailed(f.event, f.future.Msg(), err)
+			w.publishFailed(f.event, f.future.Msg(), f.deadLetter, err)
 		case <-ctx.Done():
-			w.publishFailed(f.event, f.future.Msg(), ctx.Err())
+			w.publishFailed(f.event, f.future.Msg(), f.deadLetter, ctx.Err())
 		}
 	}
 	clear(w.futures)
 }
 
-func (w *worker) publishFailed(ev *matchedEvent, task *nats.Msg, err error) {
+// publishAll starts publishing msgs, the tasks or the dead letters of
+// ev, and reports whether every publish started.
+func (w *worker) publishAll(ev *matchedEvent, msgs []*nats.Msg, deadLetter bool) bool {
+	for _, msg := range msgs {
+		future, err := w.s.js.PublishMsgAsync(msg)
+		if err != nil {
+			w.publishFailed(ev, msg, deadLetter, err)
+			return false
+		}
+		w.futures = append(w.futures, taskFuture{event: ev, future: future, deadLetter: deadLetter})
+	}
+	return true
+}
+
+func (w *worker) publishFailed(ev *matchedEvent, msg *nats.Msg, deadLetter bool, err error) {
 	ev.failed.Store(true)
+	if deadLetter {
+		w.s.throttled.logContext(ev.ctx, slog.LevelWarn, "deadletter/publish", "publishing dead letter failed",
+			"event_id", ev.eventID, "bus", streams.BusFromSubject(msg.Subject), "error", err)
+		return
+	}
 	w.s.throttled.logContext(ev.ctx, slog.LevelWarn, "task/publish", "publishing delivery task failed",
-		"event_id", ev.eventID, "destination", streams.BusFromSubject(task.Subject), "error", err)
+		"event_id", ev.eventID, "destination", streams.BusFromSubject(msg.Subject), "error", err)
 }
 
 // settle acks each event whose records and tasks are all stored, and
