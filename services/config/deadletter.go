@@ -12,12 +12,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/tasks"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
-// Dead letters are the internalv1.DeadLetter messages that delivery
-// stores on deadletter.<bus> in the DEADLETTER stream. A dead letter's
+// Dead letters are the internalv1.DeadLetter messages that delivery and
+// the rule engine store on deadletter.<bus> in the DEADLETTER stream. A dead letter's
 // id is its stream sequence number: the stream never hands out a
 // sequence twice, so the id stays valid until the message is removed.
 // Deleting and recreating the stream starts the sequence over, which
@@ -137,10 +138,16 @@ func (s *Service) openDeadLetters(ctx context.Context, js jetstream.JetStream) e
 		return fmt.Errorf("config: create bucket %s: %w", t.Bucket(bucketRedrives), err)
 	}
 
+	maxTaskSize, err := tasks.SizeLimit(ctx, js, s.cfg.NATS, t)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+
 	s.js = js
 	s.deadLetters = dead
 	s.redrives = kv
 	s.dedupWindow = deliveries.CachedInfo().Config.Duplicates
+	s.maxTaskSize = maxTaskSize
 	return nil
 }
 

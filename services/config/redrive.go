@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/pkg/records"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/tasks"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
@@ -29,6 +30,10 @@ import (
 //     and wait for the ack.
 //  3. Mark the marker published.
 //  4. Delete the dead letter, then the marker.
+//
+// A dead letter that the rule engine stored without a request gets its
+// request rendered again before step 1, from the rule's current target
+// (see rerender.go).
 //
 // A repeat that finds a published marker only finishes step 4. One
 // that finds an unpublished marker cannot tell whether step 2 happened.
@@ -164,7 +169,7 @@ func (s *Service) startRedrive(ctx context.Context, d *storedDeadLetter,
 		result.skip(d.id(), reason)
 		return nil, nil
 	case r.marker.Published:
-		s.recordRedrive(ctx, r.task)
+		s.recordRedrive(ctx, r)
 		if err := s.finishRedrive(ctx, r); err != nil {
 			return nil, err
 		}
@@ -187,6 +192,12 @@ const republishedReason = "an earlier redrive republished it; its dead letter is
 func (s *Service) beginRedrive(ctx context.Context, d *storedDeadLetter,
 ) (*redrive, string, error) {
 	task := proto.Clone(d.dl.GetTask()).(*internalv1.DeliveryTask)
+	if tasks.Unrendered(d.dl) {
+		reason, err := s.rerender(ctx, d.id(), task)
+		if reason != "" || err != nil {
+			return nil, reason, err
+		}
+	}
 	if task.GetApiDestination() == "" {
 		return nil, "the dead letter names no API destination", nil
 	}
@@ -294,7 +305,7 @@ func (s *Service) confirmRedrive(ctx context.Context, r *redrive, result *redriv
 	if err != nil {
 		return err
 	}
-	s.recordRedrive(ctx, r.task)
+	s.recordRedrive(ctx, r)
 	if err := s.finishRedrive(ctx, r); err != nil {
 		return err
 	}
@@ -383,9 +394,12 @@ func (s *Service) deleteDeadLetter(ctx context.Context, seq uint64) error {
 
 // recordRedrive notes the redrive in the delivery record. A record
 // still dead-lettered becomes pending again; one that delivery already
-// moved on keeps its state. A failed write is logged and the redrive
-// goes on, since the record is a view and the stream holds the truth.
-func (s *Service) recordRedrive(ctx context.Context, task *internalv1.DeliveryTask) {
+// moved on keeps its state. A record of a request rendered again gets
+// the request. A failed write is logged and the redrive goes on, since
+// the record is a view and the stream holds the truth.
+func (s *Service) recordRedrive(ctx context.Context, rd *redrive) {
+	task := rd.task
+	rendered := tasks.Unrendered(rd.d.dl)
 	now := timestamppb.Now()
 	key := records.ReplayKey(task.GetEventId(), task.GetEventSource(), task.GetBus(),
 		task.GetRule(), task.GetTargetId(), task.GetReplayId())
@@ -397,6 +411,9 @@ func (s *Service) recordRedrive(ctx context.Context, task *internalv1.DeliveryTa
 			r.ReplayId = task.GetReplayId()
 			r.State = v1.DeliveryState_DELIVERY_STATE_PENDING
 			r.CreateTime = now
+		}
+		if rendered {
+			r.Request = records.RequestView(task.GetRequest())
 		}
 		if r.GetState() == v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED {
 			r.State = v1.DeliveryState_DELIVERY_STATE_PENDING

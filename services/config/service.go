@@ -124,6 +124,8 @@ type Service struct {
 	redrives jetstream.KeyValue
 	// dedupWindow is the DELIVERIES stream's duplicate window.
 	dedupWindow time.Duration
+	// maxTaskSize is the largest task message that DELIVERIES stores.
+	maxTaskSize int
 
 	listener net.Listener
 	server   *grpc.Server

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchyard-dev/switchyard/pkg/records"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/tasks"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
@@ -115,7 +116,7 @@ func (w *worker) addTask(ctx context.Context, ev *matchedEvent, mc *matchContext
 	err := tasks.Render(task, target)
 	var msg *nats.Msg
 	if err == nil {
-		rec.Request = requestView(task.GetRequest())
+		rec.Request = records.RequestView(task.GetRequest())
 		msg, err = w.taskMsg(ctx, mc, task)
 	}
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 	"github.com/switchyard-dev/switchyard/pkg/tasks"
-	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
@@ -121,20 +119,6 @@ func TestMatchPublishesTask(t *testing.T) {
 	}
 	if n := len(view.GetHeaders()); n != 1 || view.GetHeaders()[0].GetValue() != "github" {
 		t.Errorf("record request headers = %v, want one with value github", view.GetHeaders())
-	}
-}
-
-func TestRequestViewCutsLongBody(t *testing.T) {
-	body := strings.Repeat("é", maxBodyView) // two bytes each
-	view := requestView(&internalv1.RenderedRequest{Body: []byte(body)})
-	if !view.GetBodyTruncated() {
-		t.Error("body_truncated = false, want true")
-	}
-	if n := len(view.GetBody()); n > maxBodyView {
-		t.Errorf("body length = %d, want at most %d", n, maxBodyView)
-	}
-	if !utf8.ValidString(view.GetBody()) {
-		t.Error("cut body is not valid UTF-8")
 	}
 }
 

@@ -1,4 +1,4 @@
-package ruleengine
+package records
 
 import (
 	"unicode/utf8"
@@ -11,10 +11,10 @@ import (
 // the request for reading, not for replaying it.
 const maxBodyView = 4 << 10
 
-// requestView returns the rendered request as a delivery record shows
+// RequestView returns the rendered request as a delivery record shows
 // it. It holds what the target rendered from the event and none of the
 // connection's secrets, which delivery adds only when it calls.
-func requestView(req *internalv1.RenderedRequest) *v1.DeliveryRequest {
+func RequestView(req *internalv1.RenderedRequest) *v1.DeliveryRequest {
 	view := &v1.DeliveryRequest{
 		PathValues:  req.GetPathValues(),
 		ContentType: req.GetContentType(),
