@@ -28,7 +28,12 @@ that "dlq list" shows.
 
 "dlq redrive" sends chosen dead letters to their destinations again and
 removes them; a redrive that stopped half way may be repeated, and does
-not send any task twice. "dlq purge" removes dead letters for good.`
+not send any task twice. "dlq purge" removes dead letters for good.
+
+A dead letter with error RENDER_FAILED or TASK_TOO_LARGE has no request:
+the rule engine could not build one. A redrive renders it again from the
+event with the rule's current target, so fix the target with "rule
+update" first.`
 	cmd.AddCommand(
 		newDLQListCommand(a),
 		newDLQShowCommand(a),
@@ -178,9 +183,10 @@ func statusText(code int32) string {
 
 func newDLQShowCommand(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "show ID",
-		Short: "Show a dead letter with its request and event",
-		Args:  exactArgs("ID"),
+		Use:     "show ID",
+		Aliases: []string{"get"},
+		Short:   "Show a dead letter with its request and event",
+		Args:    exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			client, err := a.configClient()
 			if err != nil {
@@ -304,6 +310,10 @@ was sent already is only removed. One whose earlier redrive stopped at an
 unknown point is skipped, with the reason, once three quarters of the
 DELIVERIES duplicate window (90s by default) have passed, rather than
 risk calling its endpoint twice.
+
+A dead letter without a request (RENDER_FAILED, TASK_TOO_LARGE) is rendered
+again with the rule's current target. It is skipped, with the reason, when
+the rule or target no longer exists or the request still cannot be built.
 
 --request-timeout bounds the whole redrive; raise it for many dead letters.`,
 		Args: exactArgs(),

@@ -17,8 +17,8 @@ import (
 // The rule engine stores such dead letters, without a request, when
 // rendering failed or the task was too large.
 //
-// A non-empty reason means the dead letter cannot be redriven now, and
-// says what to do. An error means the rule could not be read.
+// A non-empty reason means the dead letter cannot be redriven now. It
+// names the cause and the fix. An error means the rule could not be read.
 func (s *Service) rerender(ctx context.Context, id string, task *internalv1.DeliveryTask,
 ) (reason string, err error) {
 	bus, name := task.GetBus(), task.GetRule()

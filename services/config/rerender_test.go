@@ -32,7 +32,7 @@ func unrenderedLetter(eventID, targetID, data string) *internalv1.DeadLetter {
 	}
 }
 
-// redriveIDs redrives the dead letters with ids and returns the reply.
+// redriveIDs redrives the dead letters with ids and returns the response.
 func (h *harness) redriveIDs(t *testing.T, ids ...string) *v1.RedriveDeadLettersResponse {
 	t.Helper()
 	resp, err := h.api.RedriveDeadLetters(testContext(t), &v1.RedriveDeadLettersRequest{
