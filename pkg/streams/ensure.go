@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchyard-dev/switchyard/pkg/cloudevent"
 )
 
 // MaxEventSize is the largest event that ingest accepts, as in the
 // cloud services.
-const MaxEventSize = 256 << 10
+const MaxEventSize = cloudevent.MaxEventSize
 
 // Options sizes the streams and buckets that Ensure creates.
 type Options struct {

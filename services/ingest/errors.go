@@ -2,8 +2,9 @@ package ingest
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
+
+	"github.com/switchyard-dev/switchyard/pkg/cloudevent"
 )
 
 // Error codes of rejected events and requests. They appear as
@@ -11,18 +12,12 @@ import (
 // header of messages on rejected.<bus>. Clients may branch on them, so
 // their meaning is fixed.
 const (
-	// CodeMalformedEvent: the body or an entry is not valid JSON, not a
-	// JSON object, or not a CloudEvent the parser can read.
-	CodeMalformedEvent = "MalformedEvent"
-	// CodeMissingAttribute: a required attribute (specversion, source,
-	// type) is absent or empty.
-	CodeMissingAttribute = "MissingAttribute"
-	// CodeInvalidAttribute: an attribute is present with a value the
-	// CloudEvents 1.0 specification does not allow.
-	CodeInvalidAttribute = "InvalidAttribute"
-	// CodeEventTooLarge: the event, as stored JSON, exceeds
-	// streams.MaxEventSize.
-	CodeEventTooLarge = "EventTooLarge"
+	// The codes of invalid events are those of package cloudevent,
+	// whose checks the CLI shares; its documentation gives their meaning.
+	CodeMalformedEvent   = cloudevent.CodeMalformedEvent
+	CodeMissingAttribute = cloudevent.CodeMissingAttribute
+	CodeInvalidAttribute = cloudevent.CodeInvalidAttribute
+	CodeEventTooLarge    = cloudevent.CodeEventTooLarge
 	// CodeTooManyEntries: a batch holds more than MaxBatchEntries events.
 	CodeTooManyEntries = "TooManyEntries"
 	// CodeRequestTooLarge: the request body exceeds MaxRequestSize.
@@ -49,21 +44,16 @@ var errConfigUnavailable = errors.New("config service unavailable")
 
 // failure is the reason one event or one request was not stored: a code
 // from the list above and a message that names the value and the fix.
-type failure struct {
-	code    string
-	message string
-}
-
-func (f *failure) Error() string { return f.code + ": " + f.message }
+type failure = cloudevent.Error
 
 func fail(code, format string, args ...any) *failure {
-	return &failure{code: code, message: fmt.Sprintf(format, args...)}
+	return cloudevent.Errorf(code, format, args...)
 }
 
 // httpStatus is the status of a request that failed with f as a whole,
 // or of a single-event request whose only entry failed with f.
-func (f *failure) httpStatus() int {
-	switch f.code {
+func httpStatus(f *failure) int {
+	switch f.Code {
 	case CodeRequestTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case CodeUnsupportedMediaType:
@@ -81,6 +71,6 @@ func (f *failure) httpStatus() int {
 
 // transient reports whether the same message may succeed later, so a
 // NATS message that failed with f is redelivered instead of rejected.
-func (f *failure) transient() bool {
-	return f.code == CodeServiceUnavailable || f.code == CodeInternalFailure
+func transient(f *failure) bool {
+	return f.Code == CodeServiceUnavailable || f.Code == CodeInternalFailure
 }

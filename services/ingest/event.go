@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,9 +15,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/cloudevents/sdk-go/v2/types"
-	"github.com/google/uuid"
 
-	"github.com/switchyard-dev/switchyard/pkg/streams"
+	"github.com/switchyard-dev/switchyard/pkg/cloudevent"
 )
 
 // Limits of the HTTP API. A single event is further bounded by
@@ -40,14 +35,6 @@ const (
 	mediaBatch      = event.ApplicationCloudEventsBatchJSON
 	mediaJSON       = event.ApplicationJSON
 )
-
-// stringAttributes must be JSON strings in structured mode. The SDK's
-// parser coerces or mis-slices other JSON types, so they are rejected
-// before it runs.
-var stringAttributes = []string{
-	"specversion", "id", "source", "type", "subject", "time",
-	"datacontenttype", "dataschema", "data_base64",
-}
 
 // entry is one event of a request: either stored (the CloudEvents JSON
 // to store) with its parsed event, or the failure that rejected it.
@@ -132,7 +119,7 @@ func decodeRequest(header http.Header, body []byte, now time.Time) ([]entry, mod
 		}
 		entries := make([]entry, len(raws))
 		for i, raw := range raws {
-			ev, f := decodeStructured(raw)
+			ev, f := cloudevent.DecodeStructured(raw)
 			entries[i] = newEntry(ev, f, now)
 		}
 		return entries, m, nil
@@ -142,7 +129,7 @@ func decodeRequest(header http.Header, body []byte, now time.Time) ([]entry, mod
 	if m == modeBinary {
 		ev, f = decodeBinary(header, body)
 	} else {
-		ev, f = decodeStructured(body)
+		ev, f = cloudevent.DecodeStructured(body)
 	}
 	return []entry{newEntry(ev, f, now)}, m, nil
 }
@@ -153,7 +140,7 @@ func newEntry(ev *event.Event, f *failure, now time.Time) entry {
 	if f != nil {
 		return entry{err: f}
 	}
-	stored, f := complete(ev, now, "")
+	stored, f := cloudevent.Complete(ev, now, "")
 	if f != nil {
 		return entry{err: f}
 	}
@@ -181,191 +168,11 @@ func decodeBatch(body []byte) ([]json.RawMessage, *failure) {
 	return raws, nil
 }
 
-// decodeStructured parses one event in the CloudEvents JSON format.
-func decodeStructured(raw []byte) (*event.Event, *failure) {
-	attrs, f := decodeObject(raw)
-	if f != nil {
-		return nil, f
-	}
-	if f := checkAttributes(attrs); f != nil {
-		return nil, f
-	}
-	if f := checkSpecVersion(attrs); f != nil {
-		return nil, f
-	}
-
-	// The SDK's own decoder, without encoding/json around it: that would
-	// scan the event for validity once more, which decodeObject did.
-	ev := event.New()
-	err := parseSafely(func() error { return ev.UnmarshalJSON(raw) })
-	if err != nil {
-		return nil, sdkFailure(CodeMalformedEvent, "the event is not a valid CloudEvent", err)
-	}
-	return &ev, nil
-}
-
-func decodeObject(raw []byte) (map[string]json.RawMessage, *failure) {
-	var attrs map[string]json.RawMessage
-	err := json.Unmarshal(raw, &attrs)
-
-	var syntaxErr *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntaxErr):
-		return nil, fail(CodeMalformedEvent,
-			"the event is not valid JSON: %v (at byte %d); send a JSON object",
-			syntaxErr, syntaxErr.Offset)
-	case errors.As(err, &typeErr):
-		return nil, fail(CodeMalformedEvent,
-			"the event is a JSON %s, not an object; send a JSON object with "+
-				"specversion, source and type", typeErr.Value)
-	case err != nil:
-		return nil, fail(CodeMalformedEvent, "the event is not valid JSON: %v", err)
-	case attrs == nil:
-		return nil, fail(CodeMalformedEvent,
-			"the event is JSON null; send a JSON object with specversion, source and type")
-	}
-	return attrs, nil
-}
-
-// contextAttributes are the attribute names of CloudEvents 1.0 that are
-// not extensions, with data and data_base64.
-var contextAttributes = map[string]bool{
-	"specversion": true, "id": true, "source": true, "type": true, "subject": true,
-	"time": true, "datacontenttype": true, "dataschema": true, "data": true, "data_base64": true,
-}
-
-// checkAttributes rejects what the SDK's parser would mishandle: context
-// attributes that are not strings, and extensions that it would rename
-// or truncate (it lowercases names and cuts 1.5 to 1).
-func checkAttributes(attrs map[string]json.RawMessage) *failure {
-	for _, name := range stringAttributes {
-		value, ok := attrs[name]
-		if ok && !isJSONString(value) {
-			return fail(CodeInvalidAttribute,
-				"attribute %q is %s, not a JSON string; send it as a string", name, value)
-		}
-	}
-	_, hasData := attrs["data"]
-	if _, hasBase64 := attrs["data_base64"]; hasData && hasBase64 {
-		return fail(CodeInvalidAttribute,
-			`the event has both "data" and "data_base64"; send only one of them`)
-	}
-	if f := checkEncodedValues(attrs); f != nil {
-		return f
-	}
-
-	names := make([]string, 0, len(attrs))
-	for name := range attrs {
-		if !contextAttributes[name] {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		if f := checkExtension(name, attrs[name]); f != nil {
-			return f
-		}
-	}
-	return nil
-}
-
-// checkEncodedValues checks "time" and "data_base64" with the parsers
-// the SDK uses, so that the error names the attribute and the fix
-// instead of passing on the SDK's conversion message.
-func checkEncodedValues(attrs map[string]json.RawMessage) *failure {
-	var value string
-	if raw, ok := attrs["time"]; ok && json.Unmarshal(raw, &value) == nil {
-		if _, err := types.ParseTime(value); err != nil {
-			return invalidTime(`attribute "time"`, value)
-		}
-	}
-	if raw, ok := attrs["data_base64"]; ok && json.Unmarshal(raw, &value) == nil {
-		if _, err := types.ParseBinary(value); err != nil {
-			return fail(CodeInvalidAttribute,
-				`attribute "data_base64" is not valid base64 (%v); encode the data in standard `+
-					`base64 with padding, or send JSON data in "data" instead`, err)
-		}
-	}
-	return nil
-}
-
-// invalidTime is the failure for a time that is not RFC 3339, in the
-// attribute or header that what names.
-func invalidTime(what, value string) *failure {
-	return fail(CodeInvalidAttribute,
-		"%s is %q, not an RFC 3339 timestamp; send one such as "+
-			`"2026-12-04T10:00:00Z", or leave it out to have the receive time filled in`,
-		what, value)
-}
-
-func checkExtension(name string, value json.RawMessage) *failure {
-	for _, r := range name {
-		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
-			return fail(CodeInvalidAttribute,
-				"attribute name %q is invalid; CloudEvents attribute names use only "+
-					"lowercase letters a-z and digits", name)
-		}
-	}
-	if name == "" || !isExtensionValue(value) {
-		return fail(CodeInvalidAttribute,
-			"extension %q is %s; an extension value must be a string, a boolean or "+
-				"an integer from -2147483648 to 2147483647", name, value)
-	}
-	return nil
-}
-
-// isExtensionValue reports whether value is a JSON string, boolean,
-// null (the extension is absent) or integer that fits CloudEvents'
-// 32-bit Integer type.
-func isExtensionValue(value json.RawMessage) bool {
-	dec := json.NewDecoder(bytes.NewReader(value))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return false
-	}
-	switch v := v.(type) {
-	case nil, string, bool:
-		return true
-	case json.Number:
-		_, err := strconv.ParseInt(v.String(), 10, 32)
-		return err == nil
-	default:
-		return false
-	}
-}
-
-func isJSONString(value json.RawMessage) bool {
-	var s string
-	return json.Unmarshal(value, &s) == nil && bytes.HasPrefix(bytes.TrimSpace(value), []byte(`"`))
-}
-
-func checkSpecVersion(attrs map[string]json.RawMessage) *failure {
-	raw, ok := attrs["specversion"]
-	if !ok {
-		return fail(CodeMissingAttribute,
-			`the event has no "specversion" attribute; set "specversion": "1.0" `+
-				"(if the body is the data of a binary-mode event, send the ce-specversion header instead)")
-	}
-	var version string
-	_ = json.Unmarshal(raw, &version) // checkAttributes made sure it is a string
-	if version != event.CloudEventsVersionV1 {
-		return invalidSpecVersion(version)
-	}
-	return nil
-}
-
-func invalidSpecVersion(version string) *failure {
-	return fail(CodeInvalidAttribute,
-		`attribute "specversion" is %q, but only "1.0" is accepted`, version)
-}
-
 // decodeBinary parses an event in binary mode: attributes in ce-*
 // headers, the data in the body, its media type in Content-Type.
 func decodeBinary(header http.Header, body []byte) (*event.Event, *failure) {
 	if version := header.Get("Ce-Specversion"); version != event.CloudEventsVersionV1 {
-		return nil, invalidSpecVersion(version)
+		return nil, cloudevent.InvalidSpecVersion(version)
 	}
 	if _, ok := header["Ce-"]; ok {
 		return nil, fail(CodeInvalidAttribute,
@@ -373,7 +180,7 @@ func decodeBinary(header http.Header, body []byte) (*event.Event, *failure) {
 	}
 	if value := header.Get("Ce-Time"); value != "" {
 		if _, err := types.ParseTime(value); err != nil {
-			return nil, invalidTime(`header "ce-time"`, value)
+			return nil, cloudevent.InvalidTime(`header "ce-time"`, value)
 		}
 	}
 	mediaType := dataMediaType(header.Get("Content-Type"))
@@ -383,12 +190,12 @@ func decodeBinary(header http.Header, body []byte) (*event.Event, *failure) {
 
 	msg := cehttp.NewMessage(header, io.NopCloser(bytes.NewReader(body)))
 	var ev *event.Event
-	err := parseSafely(func() (err error) {
+	err := cloudevent.ParseSafely(func() (err error) {
 		ev, err = binding.ToEvent(context.Background(), msg)
 		return err
 	})
 	if err != nil {
-		return nil, sdkFailure(CodeInvalidAttribute, "a ce-* header is invalid", err)
+		return nil, cloudevent.SDKError(CodeInvalidAttribute, "a ce-* header is invalid", err)
 	}
 
 	// Data that is neither JSON nor text travels as data_base64, so the
@@ -433,86 +240,4 @@ func checkBinaryData(mediaType string, body []byte) *failure {
 	return fail(CodeMalformedEvent,
 		"the body is not valid JSON although Content-Type is %s; fix the body or the Content-Type",
 		mediaType)
-}
-
-// parseSafely runs an SDK parse and turns a panic into an error: the
-// parser reads untrusted input, and one request must not stop the
-// service.
-func parseSafely(parse func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("parser failed: %v", r)
-		}
-	}()
-	return parse()
-}
-
-// sdkFailure describes an SDK error. A validation error names each
-// attribute, so it is an InvalidAttribute whatever the default code.
-func sdkFailure(code, what string, err error) *failure {
-	var invalid event.ValidationError
-	if errors.As(err, &invalid) {
-		return fail(CodeInvalidAttribute, "%s: %s", what, describeValidation(invalid))
-	}
-	return fail(code, "%s: %v", what, err)
-}
-
-func describeValidation(invalid event.ValidationError) string {
-	names := make([]string, 0, len(invalid))
-	for name := range invalid {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-
-	parts := make([]string, len(names))
-	for i, name := range names {
-		parts[i] = fmt.Sprintf("attribute %q: %v", name, invalid[name])
-	}
-	return strings.Join(parts, "; ")
-}
-
-// complete checks the required attributes, fills a missing id (with
-// fallbackID, or a random UUID when that is empty) and a missing time,
-// validates the event against CloudEvents 1.0 and returns the JSON to
-// store, which must fit streams.MaxEventSize.
-func complete(ev *event.Event, now time.Time, fallbackID string) ([]byte, *failure) {
-	if ev.SpecVersion() != event.CloudEventsVersionV1 {
-		return nil, invalidSpecVersion(ev.SpecVersion())
-	}
-	if strings.TrimSpace(ev.Source()) == "" {
-		return nil, fail(CodeMissingAttribute,
-			`the event has no "source" attribute (ce-source in binary mode); `+
-				`set it to a URI-reference naming the producer, such as "/ci/jenkins"`)
-	}
-	if strings.TrimSpace(ev.Type()) == "" {
-		return nil, fail(CodeMissingAttribute,
-			`the event has no "type" attribute (ce-type in binary mode); `+
-				`set it to the kind of event, such as "com.example.build.finished"`)
-	}
-
-	if ev.ID() == "" && fallbackID == "" {
-		ev.SetID(uuid.NewString())
-	} else if ev.ID() == "" {
-		ev.SetID(fallbackID)
-	}
-	if ev.Time().IsZero() {
-		ev.SetTime(now.UTC())
-	}
-	if err := ev.Validate(); err != nil {
-		return nil, sdkFailure(CodeInvalidAttribute, "the event is not a valid CloudEvent", err)
-	}
-
-	// MarshalJSON writes compact JSON itself. Going through json.Marshal
-	// would scan and copy it again, and escape <, > and & in strings.
-	stored, err := ev.MarshalJSON()
-	if err != nil {
-		return nil, fail(CodeMalformedEvent, "the event could not be written as JSON: %v", err)
-	}
-	if len(stored) > streams.MaxEventSize {
-		return nil, fail(CodeEventTooLarge,
-			"the event is %d bytes as stored JSON, over the limit of %d bytes; "+
-				"store large payloads elsewhere and send a reference",
-			len(stored), streams.MaxEventSize)
-	}
-	return stored, nil
 }

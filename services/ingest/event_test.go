@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +36,7 @@ func TestRequestMode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, f := requestMode(tt.header)
 			if tt.wantCode != "" {
-				if f == nil || f.code != tt.wantCode {
+				if f == nil || f.Code != tt.wantCode {
 					t.Fatalf("requestMode = %v, %v, want failure %s", got, f, tt.wantCode)
 				}
 				return
@@ -49,83 +51,6 @@ func TestRequestMode(t *testing.T) {
 	}
 }
 
-func TestDecodeStructuredFailures(t *testing.T) {
-	tests := []struct {
-		name     string
-		body     string
-		wantCode string
-		wantText string
-	}{
-		{"null", `null`, CodeMalformedEvent, "null"},
-		{"string", `"event"`, CodeMalformedEvent, "not an object"},
-		{"trailing garbage", `{"specversion":"1.0","source":"/s","type":"t"} x`, CodeMalformedEvent, "not valid JSON"},
-		{"data_base64 not a string", `{"specversion":"1.0","source":"/s","type":"t","data_base64":1}`,
-			CodeInvalidAttribute, `"data_base64"`},
-		{"bad base64", `{"specversion":"1.0","source":"/s","type":"t","data_base64":"!!"}`,
-			CodeInvalidAttribute, `attribute "data_base64" is not valid base64`},
-		{"bad time", `{"specversion":"1.0","source":"/s","type":"t","time":"yesterday"}`,
-			CodeInvalidAttribute, `attribute "time" is "yesterday", not an RFC 3339 timestamp`},
-		{"bad extension name", `{"specversion":"1.0","source":"/s","type":"t","my-ext":"v"}`,
-			CodeInvalidAttribute, `"my-ext"`},
-		{"upper case extension", `{"specversion":"1.0","source":"/s","type":"t","Team":"v"}`,
-			CodeInvalidAttribute, `"Team"`},
-		{"fractional extension", `{"specversion":"1.0","source":"/s","type":"t","rank":1.5}`,
-			CodeInvalidAttribute, `"rank"`},
-		{"object extension", `{"specversion":"1.0","source":"/s","type":"t","meta":{"a":1}}`,
-			CodeInvalidAttribute, `"meta"`},
-		{"data and data_base64", `{"specversion":"1.0","source":"/s","type":"t","data":1,"data_base64":"AA=="}`,
-			CodeInvalidAttribute, `"data_base64"`},
-		{"empty type", `{"specversion":"1.0","source":"/s","type":" "}`, CodeMissingAttribute, `"type"`},
-		{"bad content type", `{"specversion":"1.0","source":"/s","type":"t","datacontenttype":"; x"}`,
-			CodeInvalidAttribute, `"datacontenttype"`},
-	}
-	now := time.Now()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ev, f := decodeStructured([]byte(tt.body))
-			if f == nil {
-				_, f = complete(ev, now, "")
-			}
-			if f == nil {
-				t.Fatalf("event accepted, want %s", tt.wantCode)
-			}
-			if f.code != tt.wantCode {
-				t.Errorf("code = %s (%s), want %s", f.code, f.message, tt.wantCode)
-			}
-			if !strings.Contains(f.message, tt.wantText) {
-				t.Errorf("message = %q, want it to contain %q", f.message, tt.wantText)
-			}
-		})
-	}
-}
-
-func TestCompleteSizeLimit(t *testing.T) {
-	envelope := `{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"2026-12-04T10:00:00Z","data":""}`
-	fits := strings.Replace(envelope, `"data":""`,
-		`"data":"`+strings.Repeat("a", streams.MaxEventSize-len(envelope))+`"`, 1)
-	over := strings.Replace(fits, `"data":"`, `"data":"a`, 1)
-
-	for _, tt := range []struct {
-		name string
-		body string
-		ok   bool
-	}{{"at limit", fits, true}, {"one byte over", over, false}} {
-		t.Run(tt.name, func(t *testing.T) {
-			ev, f := decodeStructured([]byte(tt.body))
-			if f != nil {
-				t.Fatalf("decodeStructured: %v", f)
-			}
-			stored, f := complete(ev, time.Now(), "")
-			if tt.ok && f != nil {
-				t.Fatalf("complete = %v, want accepted (%d bytes stored)", f, len(stored))
-			}
-			if !tt.ok && (f == nil || f.code != CodeEventTooLarge) {
-				t.Fatalf("complete = %v, want %s", f, CodeEventTooLarge)
-			}
-		})
-	}
-}
-
 func TestCheckBusName(t *testing.T) {
 	for _, name := range []string{"default", "orders-v2", "Team_A"} {
 		if f := checkBusName(name); f != nil {
@@ -133,7 +58,7 @@ func TestCheckBusName(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"", "a.b", "a*", ">", "with space", strings.Repeat("a", 129)} {
-		if f := checkBusName(name); f == nil || f.code != CodeInvalidBusName {
+		if f := checkBusName(name); f == nil || f.Code != CodeInvalidBusName {
 			t.Errorf("checkBusName(%q) = %v, want %s", name, f, CodeInvalidBusName)
 		}
 	}
@@ -141,7 +66,10 @@ func TestCheckBusName(t *testing.T) {
 
 // FuzzDecodeRequest feeds arbitrary bodies to the HTTP parser in every
 // mode. It must not panic, and every accepted event must be stored as a
-// JSON object with specversion 1.0, an id, a source and a type.
+// JSON object with specversion 1.0, an id, a source and a type. A
+// structured event whose source is blank must be rejected, and every
+// rejection must carry a known code and a message, whose number, when
+// it names one out of range, occurs in the body.
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add("application/cloudevents+json", false,
 		[]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":1}}`))
@@ -154,6 +82,11 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add("application/cloudevents+json", false,
 		[]byte(`{"data_base64":"AA==","specversion":"1.0","source":"/s","type":"t","x":1.5}`))
 	f.Add("", true, []byte(``))
+	f.Add("application/cloudevents+json", false,
+		[]byte(`{"specversion":"1.0","source":" ","type":"t"}`))
+	f.Add("application/cloudevents-batch+json", false,
+		[]byte(`[{"specversion":"1.0","source":"/s","type":"t","data":{"a":[1e400]}},`+
+			`{"specversion":"1.0","source":"\t","type":"t"}]`))
 
 	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, ct string, binary bool, body []byte) {
@@ -167,17 +100,68 @@ func FuzzDecodeRequest(f *testing.F) {
 			header.Set("Ce-Type", "fuzz.event")
 		}
 
-		entries, _, fail := decodeRequest(header, body, now)
+		entries, m, fail := decodeRequest(header, body, now)
 		if fail != nil {
+			checkFailure(t, -1, fail, body)
 			return
 		}
 		for i, e := range entries {
 			if e.err != nil {
+				checkFailure(t, i, e.err, body)
 				continue
 			}
 			checkStoredEvent(t, i, e.stored)
 		}
+		if m != modeBinary {
+			checkBlankSourcesRejected(t, m, body, entries)
+		}
 	})
+}
+
+var knownCodes = []string{
+	CodeMalformedEvent, CodeMissingAttribute, CodeInvalidAttribute, CodeEventTooLarge,
+	CodeTooManyEntries, CodeRequestTooLarge, CodeUnsupportedMediaType,
+}
+
+// checkFailure checks the failure of entry i, or of the request as a
+// whole when i is -1.
+func checkFailure(t *testing.T, i int, f *failure, body []byte) {
+	t.Helper()
+	if !slices.Contains(knownCodes, f.Code) {
+		t.Errorf("entry %d failed with unknown code %q", i, f.Code)
+	}
+	if f.Message == "" {
+		t.Errorf("entry %d failed with %s and no message", i, f.Code)
+	}
+	rest, ok := strings.CutPrefix(f.Message, "the number ")
+	if !ok {
+		return
+	}
+	literal, _, _ := strings.Cut(rest, " ")
+	if !bytes.Contains(body, []byte(strings.TrimSuffix(literal, "..."))) {
+		t.Errorf("entry %d names the number %q, which is not in the body", i, literal)
+	}
+}
+
+// checkBlankSourcesRejected checks that no structured event whose
+// source is a blank string was accepted.
+func checkBlankSourcesRejected(t *testing.T, m mode, body []byte, entries []entry) {
+	t.Helper()
+	raws := []json.RawMessage{body}
+	if m == modeBatch && json.Unmarshal(body, &raws) != nil {
+		return
+	}
+	for i, raw := range raws {
+		var attrs struct {
+			Source *string `json:"source"`
+		}
+		if json.Unmarshal(raw, &attrs) != nil || attrs.Source == nil {
+			continue
+		}
+		if strings.TrimSpace(*attrs.Source) == "" && i < len(entries) && entries[i].err == nil {
+			t.Errorf("entry %d with source %q was accepted", i, *attrs.Source)
+		}
+	}
 }
 
 func checkStoredEvent(t *testing.T, i int, stored []byte) {
@@ -225,7 +209,7 @@ func TestDecodeBinaryBadTime(t *testing.T) {
 	if f == nil {
 		t.Fatal("decodeBinary accepted ce-time yesterday")
 	}
-	if f.code != CodeInvalidAttribute || !strings.Contains(f.message, `header "ce-time" is "yesterday"`) {
-		t.Errorf("failure = %s: %s, want %s naming the ce-time header", f.code, f.message, CodeInvalidAttribute)
+	if f.Code != CodeInvalidAttribute || !strings.Contains(f.Message, `header "ce-time" is "yesterday"`) {
+		t.Errorf("failure = %s: %s, want %s naming the ce-time header", f.Code, f.Message, CodeInvalidAttribute)
 	}
 }

@@ -137,21 +137,21 @@ func writeEntries(w http.ResponseWriter, entries []entry, batch bool) {
 		}
 		if e.err != nil {
 			resp.FailedEntryCount++
-			resp.Entries[i].ErrorCode, resp.Entries[i].ErrorMessage = e.err.code, e.err.message
+			resp.Entries[i].ErrorCode, resp.Entries[i].ErrorMessage = e.err.Code, e.err.Message
 		}
 	}
 
 	status := http.StatusOK
 	if f := entries[0].err; !batch && f != nil {
-		status = f.httpStatus()
-		resp.ErrorCode, resp.ErrorMessage = f.code, f.message
+		status = httpStatus(f)
+		resp.ErrorCode, resp.ErrorMessage = f.Code, f.Message
 	}
 	writeJSON(w, status, resp)
 }
 
 func writeFailure(w http.ResponseWriter, f *failure) {
-	resp := Response{Entries: []ResultEntry{}, ErrorCode: f.code, ErrorMessage: f.message}
-	writeJSON(w, f.httpStatus(), resp)
+	resp := Response{Entries: []ResultEntry{}, ErrorCode: f.Code, ErrorMessage: f.Message}
+	writeJSON(w, httpStatus(f), resp)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard-dev/switchyard/pkg/cloudevent"
 	"github.com/switchyard-dev/switchyard/pkg/streams"
 )
 
@@ -122,7 +123,7 @@ func (s *Service) handleIngress(msg jetstream.Msg) settlement {
 		ctx := evTrace.startStore()
 		future, err := s.js.PublishMsgAsync(s.eventMsg(ctx, bus, ev, stored, now))
 		return settlement{msg: msg, future: future, err: err, bus: bus, trace: evTrace}
-	case f.transient():
+	case transient(f):
 		return settlement{msg: msg, err: f, bus: bus, trace: evTrace}
 	default:
 		ctx := evTrace.startStore()
@@ -152,7 +153,7 @@ func (s *Service) acceptIngress(bus string, msg jetstream.Msg, now time.Time) (*
 		return nil, nil, f
 	}
 
-	ev, f := decodeStructured(msg.Data())
+	ev, f := cloudevent.DecodeStructured(msg.Data())
 	if f != nil {
 		return nil, nil, f
 	}
@@ -161,7 +162,7 @@ func (s *Service) acceptIngress(bus string, msg jetstream.Msg, now time.Time) (*
 		eventTime = meta.Timestamp
 		fallbackID = ingressEventID(meta)
 	}
-	stored, f := complete(ev, eventTime, fallbackID)
+	stored, f := cloudevent.Complete(ev, eventTime, fallbackID)
 	if f != nil {
 		return nil, nil, f
 	}
@@ -231,7 +232,7 @@ func (s *Service) settleOne(p settlement) {
 	p.trace.end(p.rejection)
 	if p.rejection != nil {
 		s.rejections.recordContext(ctx, s.log, slog.LevelInfo, "ingress message rejected",
-			"bus", p.bus, "code", p.rejection.code)
+			"bus", p.bus, "code", p.rejection.Code)
 	}
 	if err := p.msg.Ack(); err != nil {
 		s.ackWarnings.warnContext(ctx, s.log, "ingress ack failed", "bus", p.bus, "error", err)

@@ -107,8 +107,8 @@ func (o *observer) instrumentHandler(h http.Handler, operation string) http.Hand
 // failure response.
 func (s *Service) rejectRequest(ctx context.Context, w http.ResponseWriter, f *failure) {
 	s.obs.rejected.Add(ctx, 1, metric.WithAttributes(
-		attribute.String("transport", transportHTTP), attribute.String("reason", f.code)))
-	trace.SpanFromContext(ctx).SetStatus(codes.Error, f.code)
+		attribute.String("transport", transportHTTP), attribute.String("reason", f.Code)))
+	trace.SpanFromContext(ctx).SetStatus(codes.Error, f.Code)
 	writeFailure(w, f)
 }
 
@@ -150,8 +150,8 @@ func (o *observer) startEvent(ctx context.Context, transport, bus string, e entr
 
 	_, validate := o.tracer.Start(ctx, "ingest.validate", trace.WithTimestamp(received))
 	if e.err != nil {
-		validate.SetStatus(codes.Error, e.err.code)
-		validate.SetAttributes(attribute.String("error.type", e.err.code))
+		validate.SetStatus(codes.Error, e.err.Code)
+		validate.SetAttributes(attribute.String("error.type", e.err.Code))
 	}
 	validate.End(trace.WithTimestamp(validated))
 
@@ -196,13 +196,13 @@ func (t *eventTrace) startStore() context.Context {
 func (t *eventTrace) end(f *failure) {
 	if f != nil {
 		t.obs.rejected.Add(t.ctx, 1, metric.WithAttributes(
-			attribute.String("transport", t.transport), attribute.String("reason", f.code)))
-		t.receive.SetStatus(codes.Error, f.code)
-		t.receive.SetAttributes(attribute.String("error.type", f.code))
+			attribute.String("transport", t.transport), attribute.String("reason", f.Code)))
+		t.receive.SetStatus(codes.Error, f.Code)
+		t.receive.SetAttributes(attribute.String("error.type", f.Code))
 	}
 	if t.store != nil {
 		if f != nil {
-			t.store.SetStatus(codes.Error, f.code)
+			t.store.SetStatus(codes.Error, f.Code)
 		}
 		t.store.End()
 	}
