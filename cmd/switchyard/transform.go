@@ -3,15 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/status"
 
+	"github.com/switchyard-dev/switchyard/pkg/cloudevent"
 	"github.com/switchyard-dev/switchyard/pkg/render"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
@@ -21,8 +22,11 @@ event, without sending it and without putting the event on a bus. The
 rule engine renders requests with the same code, so the body is the
 one that delivery sends, byte for byte.
 
-The event is a CloudEvent as JSON, as the rule sees it on the bus. The
-rule's pattern is not checked, so any event gives a request. In
+The event is a CloudEvent as JSON. It is checked as ingest checks an
+event put over HTTP, so an event that ingest would reject fails with
+ingest's message, and a missing id and time are filled as ingest fills
+them; a line on standard error shows the values filled. The rule's
+pattern is not checked, so any valid event gives a request. In
 templates, <switchyard.ingestion-time> is the time of this command.
 
 Method and URL come from each target's API destination, with each "*"
@@ -51,15 +55,15 @@ func newRuleTestTransformCommand(a *app) *cobra.Command {
 			if f.rule == "" || f.event == "" {
 				return usagef("rule test-transform needs --rule and --event")
 			}
-			event, err := a.readJSON("event", f.event)
+			raw, err := a.readSource("event", f.event)
 			if err != nil {
 				return err
 			}
-			if !bytes.HasPrefix(bytes.TrimSpace(event), []byte("{")) {
-				return usagef("invalid %s: want a JSON object, a CloudEvent",
-					describeSource("event", f.event))
+			ev, e := cloudevent.DecodeStructured(raw)
+			if e != nil {
+				return rejectedEvent(describeSource("event", f.event), e)
 			}
-			return a.testTransform(cmd, f, event)
+			return a.testTransform(cmd, f, ev)
 		},
 	}
 	fs := cmd.Flags()
@@ -88,7 +92,7 @@ type namedValue struct {
 	Value string `json:"value"`
 }
 
-func (a *app) testTransform(cmd *cobra.Command, f *transformFlags, event []byte) error {
+func (a *app) testTransform(cmd *cobra.Command, f *transformFlags, ev *event.Event) error {
 	client, err := a.configClient()
 	if err != nil {
 		return err
@@ -105,12 +109,15 @@ func (a *app) testTransform(cmd *cobra.Command, f *transformFlags, event []byte)
 		return err
 	}
 
-	meta := render.Meta{
-		Bus: r.GetBus(), Rule: r.GetName(), EventID: eventID(event), IngestTime: time.Now(),
+	now := time.Now()
+	stored, err := a.completeEvent(ev, now, describeSource("event", f.event))
+	if err != nil {
+		return err
 	}
+	meta := render.Meta{Bus: r.GetBus(), Rule: r.GetName(), EventID: ev.ID(), IngestTime: now}
 	previews := make([]*requestPreview, 0, len(targets))
 	for _, target := range targets {
-		p, err := previewRequest(ctx, client, target, event, meta)
+		p, err := previewRequest(ctx, client, target, stored, meta)
 		if err != nil {
 			return a.targetError(target.GetId(), err)
 		}
@@ -148,15 +155,40 @@ func selectTargets(r *v1.Rule, id string) ([]*v1.Target, error) {
 	}
 }
 
-// eventID returns the id of a CloudEvent, or "" when it has none.
-func eventID(event []byte) string {
-	var envelope struct {
-		ID string `json:"id"`
+// completeEvent fills a missing id and time of ev as ingest does for an
+// event put over HTTP, and returns the JSON that ingest would store. It
+// names the filled attributes on standard error, since the preview then
+// shows values that the event file does not contain.
+func (a *app) completeEvent(ev *event.Event, now time.Time, source string) ([]byte, error) {
+	missing := cloudevent.MissingAttributes(ev)
+	stored, e := cloudevent.Complete(ev, now, "")
+	if e != nil {
+		return nil, rejectedEvent(source, e)
 	}
-	if err := json.Unmarshal(event, &envelope); err != nil {
-		return ""
+	if len(missing) > 0 {
+		values := make([]string, len(missing))
+		for i, name := range missing {
+			values[i] = name + " " + filledValue(ev, name)
+		}
+		fmt.Fprintf(a.err, "filled the missing %s as ingest does: %s\n",
+			strings.Join(missing, " and "), strings.Join(values, ", "))
 	}
-	return envelope.ID
+	return stored, nil
+}
+
+// rejectedEvent is the usage error for an event that ingest would
+// reject with e, read from source.
+func rejectedEvent(source string, e *cloudevent.Error) error {
+	return usagef("invalid %s: ingest would reject it: %v", source, e)
+}
+
+// filledValue returns the value of attribute name, "id" or "time", as
+// the stored event writes it.
+func filledValue(ev *event.Event, name string) string {
+	if name == "id" {
+		return ev.ID()
+	}
+	return ev.Time().Format(time.RFC3339Nano)
 }
 
 // previewRequest renders the request of one target and completes it

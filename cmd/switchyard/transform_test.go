@@ -73,6 +73,12 @@ func pushEventFile(t *testing.T, message string) string {
 	return file
 }
 
+// eventWithData returns a CloudEvent with id e1 and data as JSON text.
+func eventWithData(data string) string {
+	return `{"specversion":"1.0","id":"e1","source":"/github","type":"com.github.push",` +
+		`"time":"2026-12-04T10:00:00Z","data":` + data + `}`
+}
+
 func TestRuleTestTransformText(t *testing.T) {
 	f := transformConfig()
 	c := newCLI(t, f)
@@ -164,7 +170,7 @@ func TestRuleTestTransformJSON(t *testing.T) {
 func TestRuleTestTransformEscapesPathValues(t *testing.T) {
 	f := transformConfig()
 	c := newCLI(t, f)
-	event := `{"id": "e1", "data": {"repository": {"name": "a/b c?"}}}`
+	event := eventWithData(`{"repository": {"name": "a/b c?"}}`)
 
 	r := c.run("rule", "test-transform", "--rule", "build-on-push", "--target", "build",
 		"--event", event)
@@ -178,7 +184,7 @@ func TestRuleTestTransformEscapesPathValues(t *testing.T) {
 
 func TestRuleTestTransformErrors(t *testing.T) {
 	// The path values match, so each case fails for its own reason.
-	event := `{"id": "e1", "data": {"repository": {"name": "app", "owner": {"name": "org"}}}}`
+	event := eventWithData(`{"repository": {"name": "app", "owner": {"name": "org"}}}`)
 	unknownVariable := func(f *fakeConfig) {
 		f.rule.Targets[1].Input.GetTemplate().Template = `{"a": "<nope>"}`
 	}
@@ -205,7 +211,7 @@ func TestRuleTestTransformErrors(t *testing.T) {
 			name: "event not an object",
 			args: []string{"--rule", "build-on-push", "--event", `["x"]`},
 			code: exitUsage,
-			want: "want a JSON object",
+			want: "ingest would reject it: MalformedEvent: the event is a JSON array, not an object",
 		},
 		{
 			name: "unknown rule",
@@ -234,7 +240,7 @@ func TestRuleTestTransformErrors(t *testing.T) {
 		},
 		{
 			name: "path value that matches nothing",
-			args: []string{"--rule", "build-on-push", "--event", `{"id": "e1", "data": {}}`},
+			args: []string{"--rule", "build-on-push", "--event", eventWithData(`{}`)},
 			code: exitFailure,
 			want: "target build: path_values[0]: invalid path value: empty; the JSON path matched nothing",
 		},
