@@ -57,13 +57,20 @@ func newTable(out io.Writer) table {
 	return table{tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)}
 }
 
+// row writes one line of cells. Each cell is escaped to one line, so
+// stored data cannot start a row or a column of its own.
 func (t table) row(cells ...string) {
-	fmt.Fprintln(t.w, strings.Join(cells, "\t"))
+	escaped := make([]string, len(cells))
+	for i, cell := range cells {
+		escaped[i] = escapeText(cell, false)
+	}
+	fmt.Fprintln(t.w, strings.Join(escaped, "\t"))
 }
 
-// field writes one "name: value" line of a detail view.
+// field writes one "name: value" line of a detail view, with name and
+// value escaped to one line.
 func (t table) field(name, value string) {
-	fmt.Fprintf(t.w, "%s:\t%s\n", name, value)
+	fmt.Fprintf(t.w, "%s:\t%s\n", escapeText(name, false), escapeText(value, false))
 }
 
 func (t table) flush() error { return t.w.Flush() }

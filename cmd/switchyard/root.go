@@ -51,7 +51,10 @@ type app struct {
 	stdinRead bool
 }
 
+// newApp returns the state of one run. Standard error is escaped from
+// the start, since error messages repeat stored data and input.
 func newApp(s streams) *app {
+	s.err = escapingWriter{s.err}
 	return &app{streams: s}
 }
 
@@ -162,6 +165,9 @@ func (a *app) checkGlobals() error {
 	}
 	if a.timeout <= 0 {
 		return usagef("invalid --request-timeout %s: want a positive duration such as 10s", a.timeout)
+	}
+	if !a.jsonOutput() {
+		a.out = escapingWriter{a.out}
 	}
 	return nil
 }
