@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +25,9 @@ func newDeliveriesCommand(a *app) *cobra.Command {
 func newDeliveriesGetCommand(a *app) *cobra.Command {
 	var wait time.Duration
 	var showBody bool
+	var source string
 	cmd := &cobra.Command{
-		Use:   "get EVENT_ID [--wait DURATION] [--body]",
+		Use:   "get EVENT_ID [--source SOURCE] [--wait DURATION] [--body]",
 		Short: "Show the deliveries of an event, with every attempt",
 		Long: `Show one delivery per (rule, target) that the event matched, with its
 state, the request its target rendered (path values, headers, query
@@ -31,33 +35,69 @@ string, content type and body size; the body itself with --body) and
 every HTTP attempt. The connection's parameters and authorization are
 added by delivery and never shown.
 
+An event id is unique only together with the event's source; --source
+shows only the deliveries of the event from that source.
+
 With --wait, poll until every delivery is final (delivered, dead_lettered
-or failed) and fail with exit status 1 when the time runs out first.`,
+or failed) and fail with exit status 1 when the time runs out first.
+With no deliveries recorded, the command fails with exit status 1 and
+names the possible causes.`,
 		Args: exactArgs("EVENT_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if wait < 0 {
 				return usagef("invalid --wait %s: want a positive duration", wait)
 			}
-			resp, err := a.waitDeliveries(cmd, args[0], wait)
-			if resp != nil {
-				circuits := a.overdueCircuits(cmd, resp.GetDeliveries())
-				if perr := a.printDeliveries(args[0], resp, circuits, showBody); perr != nil {
-					return perr
-				}
+			id := eventRef{id: args[0], source: source}
+			resp, err := a.waitDeliveries(cmd, id, wait)
+			if resp == nil {
+				return err
+			}
+			circuits := a.overdueCircuits(cmd, resp.GetDeliveries())
+			if perr := a.printDeliveries(resp, circuits, showBody); perr != nil {
+				return perr
+			}
+			if len(resp.GetDeliveries()) == 0 && !errors.Is(err, context.Canceled) {
+				return noDeliveriesError(id)
 			}
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&source, "source", "",
+		"only the deliveries of the event with this source attribute")
 	cmd.Flags().DurationVar(&wait, "wait", 0,
 		"poll until every delivery is final, for at most this long")
 	cmd.Flags().BoolVar(&showBody, "body", false, "also print each rendered request body")
 	return cmd
 }
 
+// eventRef names an event by its id and, where known, its source.
+type eventRef struct {
+	id     string
+	source string
+}
+
+func (e eventRef) String() string {
+	if e.source == "" {
+		return e.id
+	}
+	return e.id + " from source " + e.source
+}
+
+// noDeliveriesError lists every possible cause of an event without delivery
+// records, since the records cannot tell the causes apart.
+func noDeliveriesError(e eventRef) error {
+	return fmt.Errorf("no deliveries recorded for event %s. One of these is the cause: "+
+		"the event matched no enabled rule (`switchyard rule list` shows the rules), "+
+		"it is still on its way (retry with --wait 30s), "+
+		"it was rejected at ingest (an HTTP put returns the error, and over NATS it goes to rejected.BUS), "+
+		"the event id or --source is wrong, "+
+		"or its records expired (they are kept 7 days by default)", e)
+}
+
 // waitDeliveries reads the deliveries of an event until all are final or
 // wait has passed. It returns the last response also when it fails because
 // time ran out.
-func (a *app) waitDeliveries(cmd *cobra.Command, eventID string,
+func (a *app) waitDeliveries(cmd *cobra.Command, event eventRef,
 	wait time.Duration) (*v1.GetDeliveriesResponse, error) {
 	client, err := a.configClient()
 	if err != nil {
@@ -66,12 +106,12 @@ func (a *app) waitDeliveries(cmd *cobra.Command, eventID string,
 
 	deadline := time.Now().Add(wait)
 	for {
-		resp, err := a.getDeliveries(cmd, client, eventID)
+		resp, err := a.getDeliveries(cmd, client, event)
 		if err != nil || wait == 0 || allFinal(resp.GetDeliveries()) {
 			return resp, err
 		}
 		if time.Now().After(deadline) {
-			return resp, fmt.Errorf("deliveries of event %s not final after %s", eventID, wait)
+			return resp, fmt.Errorf("deliveries of event %s not final after %s", event, wait)
 		}
 
 		select {
@@ -82,11 +122,20 @@ func (a *app) waitDeliveries(cmd *cobra.Command, eventID string,
 	}
 }
 
+// getDeliveries reads the deliveries of an event, keeping only those of
+// its source when event names one.
 func (a *app) getDeliveries(cmd *cobra.Command, client v1.ConfigServiceClient,
-	eventID string) (*v1.GetDeliveriesResponse, error) {
+	event eventRef) (*v1.GetDeliveriesResponse, error) {
 	ctx, cancel := a.callContext(cmd)
 	defer cancel()
-	return client.GetDeliveries(ctx, &v1.GetDeliveriesRequest{EventId: eventID})
+	resp, err := client.GetDeliveries(ctx, &v1.GetDeliveriesRequest{EventId: event.id})
+	if err != nil || event.source == "" {
+		return resp, err
+	}
+	resp.Deliveries = slices.DeleteFunc(resp.Deliveries, func(d *v1.Delivery) bool {
+		return d.GetEventSource() != event.source
+	})
+	return resp, nil
 }
 
 // allFinal reports whether there are deliveries and none will change.
@@ -143,15 +192,12 @@ func overdue(d *v1.Delivery) bool {
 		d.GetNextAttemptTime() != nil && d.GetNextAttemptTime().AsTime().Before(time.Now())
 }
 
-func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse,
+// printDeliveries prints the deliveries of an event. With none, it
+// prints nothing in text and an empty list in JSON.
+func (a *app) printDeliveries(resp *v1.GetDeliveriesResponse,
 	circuits map[string]*v1.ApiDestination, showBody bool) error {
 	if a.jsonOutput() {
 		return a.printProto(resp)
-	}
-	if len(resp.GetDeliveries()) == 0 {
-		_, err := fmt.Fprintf(a.out, "no deliveries recorded for event %s "+
-			"(it matched no rule, or is still being matched)\n", eventID)
-		return err
 	}
 
 	t := newTable(a.out)
@@ -170,6 +216,9 @@ func (a *app) printDeliveries(eventID string, resp *v1.GetDeliveriesResponse,
 }
 
 func deliveryFields(t table, d *v1.Delivery, showBody bool) {
+	if d.GetEventSource() != "" {
+		t.field("event", eventRef{d.GetEventId(), d.GetEventSource()}.String())
+	}
 	t.field("rule", d.GetBus()+"/"+d.GetRule())
 	t.field("target", d.GetTargetId())
 	t.field("destination", d.GetApiDestination())

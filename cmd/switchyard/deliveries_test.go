@@ -64,15 +64,22 @@ func TestDeliveriesGetEmpty(t *testing.T) {
 	c := newCLI(t, f)
 
 	r := c.run("deliveries", "get", "e9")
-	r.wantCode(t, exitOK)
-
-	want := "no deliveries recorded for event e9 (it matched no rule, or is still being matched)\n"
-	if r.stdout != want {
-		t.Errorf("stdout = %q, want %q", r.stdout, want)
+	r.wantCode(t, exitFailure)
+	if r.stdout != "" {
+		t.Errorf("stdout = %q, want nothing", r.stdout)
+	}
+	for _, cause := range []string{
+		"error: no deliveries recorded for event e9.",
+		"matched no enabled rule", "still on its way", "rejected at ingest",
+		"the event id or --source is wrong", "records expired",
+	} {
+		if !strings.Contains(r.stderr, cause) {
+			t.Errorf("stderr = %q, want %q", r.stderr, cause)
+		}
 	}
 
 	r = c.run("-o", "json", "deliveries", "get", "e9")
-	r.wantCode(t, exitOK)
+	r.wantCode(t, exitFailure)
 	var got map[string][]any
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)

@@ -144,10 +144,18 @@ func TestWalkthroughStartsOneBuildPerEvent(t *testing.T) {
 	}
 	text := s.cli.run("deliveries", "get", httpID, "--body")
 	text.wantCode(t, exitOK)
-	for _, want := range []string{"application/json", "bytes", `"refs/heads/main"`} {
+	for _, want := range []string{
+		"application/json", "bytes", `"refs/heads/main"`, httpID + " from source " + pushSource,
+	} {
 		if !strings.Contains(text.stdout, want) {
 			t.Errorf("deliveries get --body output lacks %q:\n%s", want, text.stdout)
 		}
+	}
+	s.cli.run("deliveries", "get", httpID, "--source", pushSource).wantCode(t, exitOK)
+	other := s.cli.run("deliveries", "get", httpID, "--source", "/elsewhere")
+	other.wantCode(t, exitFailure)
+	if want := "no deliveries recorded for event " + httpID + " from source /elsewhere."; !strings.Contains(other.stderr, want) {
+		t.Errorf("deliveries get --source /elsewhere: stderr = %q, want %q", other.stderr, want)
 	}
 	if got := len(buildRequests(jenkins)); got != 1 {
 		t.Fatalf("Jenkins got %d build requests after the HTTP event, want 1", got)
@@ -171,7 +179,10 @@ func TestWalkthroughStartsOneBuildPerEvent(t *testing.T) {
 	waitEventsHandled(t, s.NATSURL(), jsstreams.Topology{})
 
 	r = s.cli.run("deliveries", "get", tagID)
-	r.wantCode(t, exitOK)
+	r.wantCode(t, exitFailure)
+	if !strings.Contains(r.stderr, "no deliveries recorded for event "+tagID) {
+		t.Errorf("deliveries get of the deleted tag: stderr = %q, want no deliveries", r.stderr)
+	}
 	if got := len(buildRequests(jenkins)); got != 2 {
 		t.Errorf("Jenkins got %d build requests after the deleted tag, want still 2", got)
 	}
