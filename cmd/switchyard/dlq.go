@@ -1,13 +1,16 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
@@ -372,12 +375,16 @@ func newDLQPurgeCommand(a *app) *cobra.Command {
 		Use:   "purge (--bus BUS | --rule RULE | --since TIME | --ids ID,... | --all)",
 		Short: "Remove dead letters for good",
 		Long: `Remove the chosen dead letters for good. Flags narrow the choice
-together; IDs that are not found are passed over.`,
+together. With --ids, the dead letters found are purged, and the command
+then names the IDs that were not found and fails with exit status 1.`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sel, err := f.selector("purge")
 			if err != nil {
 				return err
+			}
+			if len(sel.GetIds()) > 0 {
+				return a.purgeByID(cmd, sel)
 			}
 			client, err := a.configClient()
 			if err != nil {
@@ -390,13 +397,86 @@ together; IDs that are not found are passed over.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printProto(resp)
-			}
-			_, err = fmt.Fprintf(a.out, "purged %s\n", plural(int(resp.GetPurged()), "dead letter"))
-			return err
+			return a.printPurged(resp.GetPurged())
 		},
 	}
 	f.register(cmd.Flags(), "purge")
 	return cmd
+}
+
+// purgeByID purges the dead letters that sel names by ID, one request
+// each, since the response of a request counts the dead letters purged
+// but does not name them. It fails after the output when some ID was
+// not found. An error of the config service stops it, and the dead
+// letters purged before stay purged.
+func (a *app) purgeByID(cmd *cobra.Command, sel *v1.DeadLetterSelector) error {
+	ids, err := deadLetterIDs(sel.GetIds())
+	if err != nil {
+		return err
+	}
+	client, err := a.configClient()
+	if err != nil {
+		return err
+	}
+
+	var purged int32
+	var missing []string
+	for _, id := range ids {
+		single := proto.CloneOf(sel)
+		single.Ids = []string{id}
+		ctx, cancel := a.callContext(cmd)
+		resp, err := client.PurgeDeadLetters(ctx, &v1.PurgeDeadLettersRequest{Selector: single})
+		cancel()
+		if err != nil {
+			return errors.Join(a.printPurged(purged), err)
+		}
+		if resp.GetPurged() == 0 {
+			missing = append(missing, id)
+		}
+		purged += resp.GetPurged()
+	}
+
+	if err := a.printPurged(purged); err != nil {
+		return err
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	causes := "redriven, purged or expired, or a wrong ID"
+	if sel.GetBus() != "" || sel.GetRule() != "" || sel.GetSince() != nil {
+		causes = "redriven, purged or expired, a wrong ID, or not matching --bus, --rule or --since"
+	}
+	noun := "dead letter"
+	if len(missing) > 1 {
+		noun += "s"
+	}
+	return hintError{
+		err:  fmt.Errorf("%s %s not found (%s)", noun, strings.Join(missing, ", "), causes),
+		hint: notFoundHint("dlq"),
+	}
+}
+
+// deadLetterIDs checks that ids are dead letter IDs, the numbers that
+// `dlq list` shows, and returns them without repeats.
+func deadLetterIDs(ids []string) ([]string, error) {
+	var out []string
+	for _, id := range ids {
+		if n, err := strconv.ParseUint(id, 10, 64); err != nil || n == 0 {
+			return nil, usagef("invalid --ids value %q: a dead letter ID is a positive number, "+
+				"as `switchyard dlq list` shows", id)
+		}
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// printPurged reports how many dead letters were purged.
+func (a *app) printPurged(purged int32) error {
+	if a.jsonOutput() {
+		return a.printProto(&v1.PurgeDeadLettersResponse{Purged: purged})
+	}
+	_, err := fmt.Fprintf(a.out, "purged %s\n", plural(int(purged), "dead letter"))
+	return err
 }

@@ -312,11 +312,16 @@ func TestDLQPurge(t *testing.T) {
 	s.putDeadLetter(t, "notify", "e2")
 	s.putDeadLetter(t, "notify", "e3")
 
-	r := s.cli.run("dlq", "purge", "--ids", first+",999")
-	r.wantCode(t, exitOK)
+	r := s.cli.run("dlq", "purge", "--ids", first+",999,1000,999")
+	r.wantCode(t, exitFailure)
 	if r.stdout != "purged 1 dead letter\n" {
-		t.Errorf("purge --ids stdout = %q", r.stdout)
+		t.Errorf("purge --ids with missing IDs: stdout = %q, want purged 1 dead letter", r.stdout)
 	}
+	if want := "error: dead letters 999, 1000 not found (redriven, purged or expired"; !strings.HasPrefix(r.stderr, want) {
+		t.Errorf("purge --ids with missing IDs: stderr = %q, want it to start with %q", r.stderr, want)
+	}
+	r = s.cli.run("dlq", "show", first)
+	r.wantCode(t, exitFailure)
 
 	r = s.cli.run("-o", "json", "dlq", "purge", "--all")
 	r.wantCode(t, exitOK)
@@ -333,6 +338,49 @@ func TestDLQPurge(t *testing.T) {
 	}
 	if got := s.queuedEvents(t); len(got) != 0 {
 		t.Errorf("queued events after purge = %v, want none", got)
+	}
+}
+
+func TestDLQPurgeByIDCounts(t *testing.T) {
+	s := startDLQStack(t)
+	var ids []string
+	for _, event := range []string{"e1", "e2", "e3", "e4"} {
+		ids = append(ids, s.putDeadLetter(t, "build-on-push", event))
+	}
+
+	r := s.cli.run("dlq", "purge", "--ids", ids[0])
+	r.wantCode(t, exitOK)
+	if r.stdout != "purged 1 dead letter\n" {
+		t.Errorf("purge of one ID: stdout = %q, want purged 1 dead letter", r.stdout)
+	}
+
+	r = s.cli.run("dlq", "purge", "--ids", strings.Join(ids[1:], ","))
+	r.wantCode(t, exitOK)
+	if r.stdout != "purged 3 dead letters\n" {
+		t.Errorf("purge of three IDs: stdout = %q, want purged 3 dead letters", r.stdout)
+	}
+	if r.stderr != "" {
+		t.Errorf("purge of three IDs: stderr = %q, want nothing", r.stderr)
+	}
+
+	r = s.cli.run("dlq", "purge", "--ids", ids[0], "--rule", "notify")
+	r.wantCode(t, exitFailure)
+	if !strings.Contains(r.stderr, "dead letter "+ids[0]+" not found (") ||
+		!strings.Contains(r.stderr, "not matching --bus, --rule or --since") {
+		t.Errorf("purge with --rule: stderr = %q, want the ID named and the filters as a cause", r.stderr)
+	}
+}
+
+func TestDLQPurgeInvalidID(t *testing.T) {
+	f := &fakeConfig{}
+	c := newCLI(t, f)
+	r := c.run("dlq", "purge", "--ids", "7,abc")
+	r.wantCode(t, exitUsage)
+	if !strings.Contains(r.stderr, `invalid --ids value "abc"`) {
+		t.Errorf("stderr = %q, want the invalid ID named", r.stderr)
+	}
+	if n := f.requestCount(); n != 0 {
+		t.Errorf("config service got %d requests, want none", n)
 	}
 }
 
