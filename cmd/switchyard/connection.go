@@ -67,7 +67,7 @@ func newConnectionCommand(a *app) *cobra.Command {
 func newConnectionCreateCommand(a *app) *cobra.Command {
 	f := &connectionFlags{}
 	cmd := &cobra.Command{
-		Use:   "create NAME --auth basic|api_key|oauth_client_credentials [flags]",
+		Use:   "create NAME --auth basic|api_key|oauth_client_credentials|oauth [flags]",
 		Short: "Create a connection",
 		Long:  connectionLong,
 		Example: `  export JENKINS_TOKEN=...
@@ -232,7 +232,7 @@ func localFlagsChanged(cmd *cobra.Command, ignore ...string) bool {
 func (f *connectionFlags) register(fs *pflag.FlagSet, update bool) {
 	fs.StringVar(&f.description, "description", "", "what the connection is for")
 	fs.StringVar(&f.auth, "auth", "",
-		"authorization: basic, api_key or oauth_client_credentials")
+		"authorization: basic, api_key or oauth_client_credentials (oauth for short)")
 	fs.StringVar(&f.network, "network", "public",
 		"addresses calls may reach: public, or private to allow private ranges and loopback")
 

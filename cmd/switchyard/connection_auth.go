@@ -16,6 +16,9 @@ const (
 	authOAuth  = "oauth_client_credentials"
 )
 
+// authAliases maps the short forms that --auth accepts to the type names.
+var authAliases = map[string]string{"oauth": authOAuth}
+
 // authFlags lists the flags that belong to each authorization type.
 var authFlags = map[string][]string{
 	authBasic:  {"username", "password-env", "password-stdin"},
@@ -47,12 +50,16 @@ func (f *connectionFlags) applyAuth(a *app, fs *pflag.FlagSet, c *v1.Connection)
 	name := current
 	if fs.Changed("auth") {
 		name = f.auth
+		if full, ok := authAliases[name]; ok {
+			name = full
+		}
 	}
 	if name == "" {
 		return usagef("missing --auth: want %s, %s or %s", authBasic, authAPIKey, authOAuth)
 	}
 	if _, ok := authFlags[name]; !ok {
-		return usagef("invalid --auth %q: want %s, %s or %s", name, authBasic, authAPIKey, authOAuth)
+		return usagef("invalid --auth %q: want %s, %s or %s (oauth for short)",
+			name, authBasic, authAPIKey, authOAuth)
 	}
 	if err := checkAuthFlags(fs, name); err != nil {
 		return err

@@ -86,3 +86,35 @@ func TestRejectedPasswordShownThenUpdated(t *testing.T) {
 		t.Errorf("state after a delivery = %v, want AUTHORIZED", got)
 	}
 }
+
+func TestConnectionCreateOAuthShortForm(t *testing.T) {
+	s := startDLQStack(t)
+	c := s.cli
+	c.env = map[string]string{"CLIENT_SECRET": "oauth-secret-0123"}
+
+	r := c.run("connection", "create", "api", "--auth", "oauth",
+		"--token-url", "http://127.0.0.1:9/token", "--client-id", "cid",
+		"--client-secret-env", "CLIENT_SECRET", "--network", "private")
+	r.wantCode(t, exitOK)
+
+	o := connectionState(t, c, "api").GetOauthClientCredentials()
+	if o == nil {
+		t.Fatal("connection api has no OAuth client credentials")
+	}
+	if o.GetClientId() != "cid" || o.GetTokenUrl() != "http://127.0.0.1:9/token" {
+		t.Errorf("client id, token URL = %q, %q; want cid, http://127.0.0.1:9/token",
+			o.GetClientId(), o.GetTokenUrl())
+	}
+
+	r = c.run("connection", "update", "api", "--auth", "oauth", "--client-id", "cid2")
+	r.wantCode(t, exitOK)
+	if got := connectionState(t, c, "api").GetOauthClientCredentials().GetClientId(); got != "cid2" {
+		t.Errorf("client id after update = %q, want cid2", got)
+	}
+
+	help := c.run("connection", "create", "--help")
+	help.wantCode(t, exitOK)
+	if !strings.Contains(help.stdout, "oauth_client_credentials (oauth for short)") {
+		t.Errorf("help does not name the short form:\n%s", help.stdout)
+	}
+}
