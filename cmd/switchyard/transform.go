@@ -25,7 +25,7 @@ one that delivery sends, byte for byte.
 The event is a CloudEvent as JSON. It is checked as ingest checks an
 event put over HTTP, so an event that ingest would reject fails with
 ingest's message, and a missing id and time are filled as ingest fills
-them; a line on standard error shows the values filled. The rule's
+them. A line on standard error shows the values filled. The rule's
 pattern is not checked, so any valid event gives a request. In
 templates, <switchyard.ingestion-time> is the time of this command.
 
@@ -59,11 +59,17 @@ func newRuleTestTransformCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			source := describeSource("event", f.event)
 			ev, e := cloudevent.DecodeStructured(raw)
 			if e != nil {
-				return rejectedEvent(describeSource("event", f.event), e)
+				return rejectedEvent(source, e)
 			}
-			return a.testTransform(cmd, f, ev)
+			now := time.Now()
+			stored, err := a.completeEvent(ev, now, source)
+			if err != nil {
+				return err
+			}
+			return a.testTransform(cmd, f, stored, render.Meta{EventID: ev.ID(), IngestTime: now})
 		},
 	}
 	fs := cmd.Flags()
@@ -92,7 +98,10 @@ type namedValue struct {
 	Value string `json:"value"`
 }
 
-func (a *app) testTransform(cmd *cobra.Command, f *transformFlags, ev *event.Event) error {
+// testTransform previews the requests of the rule's targets for the
+// completed event, whose id and ingest time meta holds.
+func (a *app) testTransform(cmd *cobra.Command, f *transformFlags, stored []byte,
+	meta render.Meta) error {
 	client, err := a.configClient()
 	if err != nil {
 		return err
@@ -109,12 +118,7 @@ func (a *app) testTransform(cmd *cobra.Command, f *transformFlags, ev *event.Eve
 		return err
 	}
 
-	now := time.Now()
-	stored, err := a.completeEvent(ev, now, describeSource("event", f.event))
-	if err != nil {
-		return err
-	}
-	meta := render.Meta{Bus: r.GetBus(), Rule: r.GetName(), EventID: ev.ID(), IngestTime: now}
+	meta.Bus, meta.Rule = r.GetBus(), r.GetName()
 	previews := make([]*requestPreview, 0, len(targets))
 	for _, target := range targets {
 		p, err := previewRequest(ctx, client, target, stored, meta)
