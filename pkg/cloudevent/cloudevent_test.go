@@ -84,7 +84,6 @@ func TestCompleteSizeLimit(t *testing.T) {
 	}
 }
 
-
 func TestDecodeStructuredBlankSource(t *testing.T) {
 	for _, source := range []string{"", " ", "\t", " \n "} {
 		body, err := json.Marshal(map[string]string{"specversion": "1.0", "source": source, "type": "t"})
