@@ -148,11 +148,11 @@ func (a *configAPI) TestEventPattern(
 ) (*v1.TestEventPatternResponse, error) {
 	src := []byte(req.GetEventPattern())
 	if err := pattern.Validate(src); err != nil {
-		return nil, invalidf("event_pattern", "%v", err)
+		return nil, invalidf("event_pattern", "the event pattern is invalid: %v", err)
 	}
 	match, err := pattern.Matches(src, []byte(req.GetEvent()))
 	if errors.Is(err, pattern.ErrInvalidEvent) {
-		return nil, invalidf("event", "%v", err)
+		return nil, invalidf("event", "the event is invalid: %v", err)
 	}
 	if err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func (a *configAPI) GetDeliveries(
 	ctx context.Context, req *v1.GetDeliveriesRequest,
 ) (*v1.GetDeliveriesResponse, error) {
 	if req.GetEventId() == "" {
-		return nil, invalidf("event_id", "missing; give the id of an event")
+		return nil, invalidf("event_id", "the event id is missing; give the id of an event")
 	}
 	list, err := a.s.records.List(ctx, req.GetEventId())
 	if err != nil {

@@ -18,10 +18,7 @@ func busLabel(name string) string { return fmt.Sprintf("bus %q", name) }
 func (s *Service) createBus(ctx context.Context, in *v1.Bus) (*v1.Bus, error) {
 	defer s.lockWrites()()
 
-	if in == nil {
-		return nil, invalidf("bus", "missing")
-	}
-	if err := checkName("bus.name", in.GetName()); err != nil {
+	if err := checkBus(in); err != nil {
 		return nil, err
 	}
 
@@ -38,7 +35,7 @@ func (s *Service) createBus(ctx context.Context, in *v1.Bus) (*v1.Bus, error) {
 }
 
 func (s *Service) getBus(ctx context.Context, name string) (*v1.Bus, error) {
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the bus name", name); err != nil {
 		return nil, err
 	}
 	return s.buses.get(ctx, name, busLabel(name))
@@ -47,10 +44,7 @@ func (s *Service) getBus(ctx context.Context, name string) (*v1.Bus, error) {
 func (s *Service) updateBus(ctx context.Context, in *v1.Bus) (*v1.Bus, error) {
 	defer s.lockWrites()()
 
-	if in == nil {
-		return nil, invalidf("bus", "missing")
-	}
-	if err := checkName("bus.name", in.GetName()); err != nil {
+	if err := checkBus(in); err != nil {
 		return nil, err
 	}
 
@@ -72,7 +66,7 @@ func (s *Service) updateBus(ctx context.Context, in *v1.Bus) (*v1.Bus, error) {
 func (s *Service) deleteBus(ctx context.Context, name string, revision int64) error {
 	defer s.lockWrites()()
 
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the bus name", name); err != nil {
 		return err
 	}
 	if name == DefaultBus {
@@ -101,6 +95,16 @@ func (s *Service) deleteBus(ctx context.Context, name string, revision int64) er
 	change.Deleted = true
 	s.announce(ctx, change)
 	return nil
+}
+
+func checkBus(in *v1.Bus) error {
+	if in == nil {
+		return invalidf("bus", "the bus is missing")
+	}
+	if err := checkName("bus.name", "the bus name", in.GetName()); err != nil {
+		return err
+	}
+	return checkDescription("bus.description", "the bus", in.GetDescription())
 }
 
 // ensureDefaultBus creates the default bus unless it exists.

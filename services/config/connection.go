@@ -46,7 +46,7 @@ func (s *Service) createConnection(ctx context.Context, in *v1.Connection) (*v1.
 }
 
 func (s *Service) getConnection(ctx context.Context, name string) (*v1.Connection, error) {
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the connection name", name); err != nil {
 		return nil, err
 	}
 	c, err := s.connections.get(ctx, name, connectionLabel(name))
@@ -109,7 +109,7 @@ func (s *Service) updateConnection(ctx context.Context, in *v1.Connection) (*v1.
 func (s *Service) deleteConnection(ctx context.Context, name string, revision int64) error {
 	defer s.lockWrites()()
 
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the connection name", name); err != nil {
 		return err
 	}
 
@@ -140,16 +140,23 @@ func (s *Service) deleteConnection(ctx context.Context, name string, revision in
 // because an update may keep stored ones.
 func normalizeConnection(in *v1.Connection) (*v1.Connection, error) {
 	if in == nil {
-		return nil, invalidf("connection", "missing")
+		return nil, invalidf("connection", "the connection is missing")
 	}
 	c := proto.Clone(in).(*v1.Connection)
-	if err := checkName("connection.name", c.GetName()); err != nil {
+	if err := checkName("connection.name", "the connection name", c.GetName()); err != nil {
+		return nil, err
+	}
+	err := checkDescription("connection.description", "the connection", c.GetDescription())
+	if err != nil {
 		return nil, err
 	}
 	if err := normalizeAuthorization(c); err != nil {
 		return nil, err
 	}
-	err := checkParameters("connection.invocation_parameters", c.GetInvocationParameters())
+	err = checkParameters("connection.invocation_parameters", "invocation",
+		c.GetInvocationParameters(), func(field string, p *v1.Parameter) error {
+			return checkInvocationHeader(field, c, p)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +166,8 @@ func normalizeConnection(in *v1.Connection) (*v1.Connection, error) {
 		c.Network = v1.Network_NETWORK_PUBLIC
 	case v1.Network_NETWORK_PUBLIC, v1.Network_NETWORK_PRIVATE:
 	default:
-		return nil, invalidf("connection.network", "%d is not a known network; use PUBLIC or PRIVATE",
-			c.GetNetwork())
+		return nil, invalidf("connection.network",
+			"the network %d is not known; use PUBLIC or PRIVATE", c.GetNetwork())
 	}
 
 	// Every write stores AUTHORIZED. Delivery records failures per
@@ -180,29 +187,43 @@ func normalizeAuthorization(c *v1.Connection) error {
 		b := auth.Basic
 		b.PasswordSet = false
 		if b.GetUsername() == "" {
-			return invalidf("connection.basic.username", "missing; give the user name")
+			return invalidf("connection.basic.username", "the basic user name is missing; give it")
 		}
 		if strings.ContainsAny(b.GetUsername(), ":\r\n") {
 			return invalidf("connection.basic.username",
-				"%q contains ':' or a line break, which Basic authorization cannot carry",
-				b.GetUsername())
+				"the basic user name %q contains ':' or a line break, which Basic authorization "+
+					"cannot carry", b.GetUsername())
 		}
 	case *v1.Connection_ApiKey:
-		auth.ApiKey.ValueSet = false
-		return checkHeaderName("connection.api_key.header_name", auth.ApiKey.GetHeaderName())
+		return normalizeAPIKey(auth.ApiKey)
 	case *v1.Connection_OauthClientCredentials:
 		return normalizeOAuth(auth.OauthClientCredentials)
 	default:
 		return invalidf("connection.authorization",
-			"missing; set one of basic, api_key or oauth_client_credentials")
+			"the connection's authorization is missing; set one of basic, api_key or "+
+				"oauth_client_credentials")
 	}
 	return nil
+}
+
+func normalizeAPIKey(k *v1.ApiKeyAuth) error {
+	k.ValueSet = false
+	const field, noun = "connection.api_key.header_name", "the API key header"
+	if err := checkHeaderName(field, noun, k.GetHeaderName()); err != nil {
+		return err
+	}
+	if err := checkTransportHeader(field, noun, k.GetHeaderName()); err != nil {
+		return err
+	}
+	// An empty value keeps the stored one on update, which was checked
+	// when it was written.
+	return checkHeaderValue("connection.api_key.value", noun, k.GetHeaderName(), k.GetValue())
 }
 
 func normalizeOAuth(o *v1.OAuthClientCredentials) error {
 	o.ClientSecretSet = false
 	const field = "connection.oauth_client_credentials"
-	if _, err := checkHTTPURL(field+".token_url", o.GetTokenUrl()); err != nil {
+	if _, err := checkHTTPURL(field+".token_url", "the OAuth token URL", o.GetTokenUrl()); err != nil {
 		return err
 	}
 
@@ -211,47 +232,72 @@ func normalizeOAuth(o *v1.OAuthClientCredentials) error {
 	if o.GetTokenMethod() == "" {
 		o.TokenMethod = "POST"
 	}
-	method, err := checkMethod(field+".token_method", o.GetTokenMethod(), tokenMethods)
+	method, err := checkMethod(field+".token_method", "the OAuth token request method",
+		o.GetTokenMethod(), tokenMethods)
 	if err != nil {
 		return err
 	}
 	o.TokenMethod = method
 
 	if o.GetClientId() == "" {
-		return invalidf(field+".client_id", "missing; give the OAuth client id")
+		return invalidf(field+".client_id", "the OAuth client id is missing; give it")
 	}
 	switch o.GetClientAuth() {
 	case v1.ClientAuth_CLIENT_AUTH_UNSPECIFIED:
 		o.ClientAuth = v1.ClientAuth_CLIENT_AUTH_HEADER
 	case v1.ClientAuth_CLIENT_AUTH_HEADER, v1.ClientAuth_CLIENT_AUTH_BODY:
 	default:
-		return invalidf(field+".client_auth", "%d is not known; use HEADER or BODY", o.GetClientAuth())
+		return invalidf(field+".client_auth",
+			"the OAuth client authentication %d is not known; use HEADER or BODY", o.GetClientAuth())
 	}
-	return checkParameters(field+".token_parameters", o.GetTokenParameters())
+	return checkParameters(field+".token_parameters", "token request", o.GetTokenParameters(),
+		func(field string, p *v1.Parameter) error { return checkTokenHeader(field, o, p) })
 }
 
-func checkParameters(field string, params []*v1.Parameter) error {
+// checkParameters checks a list of parameters; kind names the list in
+// errors, as in "invocation". checkHeader checks the name of each header
+// parameter against the headers that the request sets itself.
+func checkParameters(field, kind string, params []*v1.Parameter,
+	checkHeader func(field string, p *v1.Parameter) error) error {
 	if len(params) > maxParameters {
-		return invalidf(field, "%d parameters; the maximum is %d", len(params), maxParameters)
+		return invalidf(field, "the connection has %d %s parameters; the maximum is %d",
+			len(params), kind, maxParameters)
 	}
 	for i, p := range params {
 		f := fieldIndex(field, i)
 		switch p.GetLocation() {
 		case v1.ParameterLocation_PARAMETER_LOCATION_HEADER:
-			if err := checkHeaderName(f+".key", p.GetKey()); err != nil {
+			if err := checkHeaderParameter(f, p, checkHeader); err != nil {
 				return err
 			}
 		case v1.ParameterLocation_PARAMETER_LOCATION_QUERY,
 			v1.ParameterLocation_PARAMETER_LOCATION_BODY:
 			if p.GetKey() == "" {
-				return invalidf(f+".key", "missing; give the parameter name")
+				return invalidf(f+".key", "the name of a %s %s parameter is missing; give it",
+					kind, locationWord(p.GetLocation()))
 			}
 		default:
-			return invalidf(f+".location", "%s is not allowed; use HEADER, QUERY or BODY",
-				p.GetLocation())
+			return invalidf(f+".location", "the location %s of the %s parameter %q is not allowed; "+
+				"use HEADER, QUERY or BODY", p.GetLocation(), kind, p.GetKey())
 		}
 	}
 	return nil
+}
+
+func checkHeaderParameter(field string, p *v1.Parameter,
+	checkHeader func(field string, p *v1.Parameter) error) error {
+	const noun = "the header parameter"
+	if err := checkHeaderName(field+".key", noun, p.GetKey()); err != nil {
+		return err
+	}
+	if err := checkHeader(field+".key", p); err != nil {
+		return err
+	}
+	return checkHeaderValue(field+".value", noun, p.GetKey(), p.GetValue())
+}
+
+func locationWord(l v1.ParameterLocation) string {
+	return strings.ToLower(strings.TrimPrefix(l.String(), "PARAMETER_LOCATION_"))
 }
 
 // requireSecrets checks that every secret field of c has a value,
@@ -259,13 +305,14 @@ func checkParameters(field string, params []*v1.Parameter) error {
 func requireSecrets(c *v1.Connection) error {
 	switch {
 	case c.GetBasic() != nil && c.GetBasic().GetPassword() == "":
-		return invalidf("connection.basic.password", "missing; give the password or API token")
+		return invalidf("connection.basic.password",
+			"the basic password is missing; give the password or API token")
 	case c.GetApiKey() != nil && c.GetApiKey().GetValue() == "":
-		return invalidf("connection.api_key.value", "missing; give the API key")
+		return invalidf("connection.api_key.value", "the API key is missing; give it")
 	case c.GetOauthClientCredentials() != nil &&
 		c.GetOauthClientCredentials().GetClientSecret() == "":
 		return invalidf("connection.oauth_client_credentials.client_secret",
-			"missing; give the OAuth client secret")
+			"the OAuth client secret is missing; give it")
 	}
 	err := requireSecretParameters("connection.invocation_parameters", c.GetInvocationParameters())
 	if err != nil {
@@ -279,7 +326,7 @@ func requireSecretParameters(field string, params []*v1.Parameter) error {
 	for i, p := range params {
 		if p.GetSecret() && p.GetValue() == "" {
 			return invalidf(fieldIndex(field, i)+".value",
-				"missing for secret parameter %q; give its value", p.GetKey())
+				"the value of the secret parameter %q is missing; give it", p.GetKey())
 		}
 	}
 	return nil

@@ -82,18 +82,18 @@ func newDeadLetterFilter(bus, rule string, since *timestamppb.Timestamp,
 ) (deadLetterFilter, error) {
 	var f deadLetterFilter
 	if bus != "" {
-		if err := checkName("bus", bus); err != nil {
+		if err := checkName("bus", "the bus name", bus); err != nil {
 			return f, err
 		}
 	}
 	if rule != "" {
-		if err := checkName("rule", rule); err != nil {
+		if err := checkName("rule", "the rule name", rule); err != nil {
 			return f, err
 		}
 	}
 	if since != nil {
 		if err := since.CheckValid(); err != nil {
-			return f, invalidf("since", "%v", err)
+			return f, invalidf("since", "the since time is invalid: %v", err)
 		}
 		f.since = since.AsTime()
 	}
@@ -105,7 +105,7 @@ func newDeadLetterFilter(bus, rule string, since *timestamppb.Timestamp,
 func parseDeadLetterID(field, id string) (uint64, error) {
 	seq, err := strconv.ParseUint(id, 10, 64)
 	if err != nil || seq == 0 {
-		return 0, invalidf(field, "%q is not a dead letter id; "+
+		return 0, invalidf(field, "the dead letter id %q is not valid; "+
 			"an id is a positive number as `dlq list` shows it", id)
 	}
 	return seq, nil
@@ -315,7 +315,7 @@ func (s *Service) listDeadLetters(ctx context.Context, req *v1.ListDeadLettersRe
 	if token := req.GetPageToken(); token != "" {
 		start, err = strconv.ParseUint(token, 10, 64)
 		if err != nil || start == 0 {
-			return nil, invalidf("page_token", "%q is not a token from a previous page", token)
+			return nil, invalidf("page_token", "the page token %q is not one from a previous page", token)
 		}
 	}
 
@@ -341,7 +341,7 @@ func deadLetterPageSize(n int32) (int, error) {
 	case n == 0:
 		return defaultDeadLetterPageSize, nil
 	case n < 0 || n > maxDeadLetterPageSize:
-		return 0, invalidf("page_size", "%d is out of range; give 1 to %d, or 0 for %d",
+		return 0, invalidf("page_size", "the page size %d is out of range; give 1 to %d, or 0 for %d",
 			n, maxDeadLetterPageSize, defaultDeadLetterPageSize)
 	}
 	return int(n), nil

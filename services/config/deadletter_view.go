@@ -59,7 +59,7 @@ func (s *Service) viewDeadLetters(ctx context.Context, list []*storedDeadLetter,
 // delivery adds them to each call.
 func (s *Service) secretNames(ctx context.Context, destination string) hiddenNames {
 	names := hiddenNames{headers: map[string]bool{}, query: map[string]bool{}}
-	if checkName("api_destination", destination) != nil {
+	if checkName("api_destination", "the destination name", destination) != nil {
 		return names
 	}
 	dest, err := s.destinations.get(ctx, destination, destinationLabel(destination))

@@ -57,7 +57,7 @@ func (s *Service) createDestination(
 }
 
 func (s *Service) getDestination(ctx context.Context, name string) (*v1.ApiDestination, error) {
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the destination name", name); err != nil {
 		return nil, err
 	}
 	d, err := s.destinations.get(ctx, name, destinationLabel(name))
@@ -107,7 +107,7 @@ func (s *Service) updateDestination(
 func (s *Service) deleteDestination(ctx context.Context, name string, revision int64) error {
 	defer s.lockWrites()()
 
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the destination name", name); err != nil {
 		return err
 	}
 
@@ -136,38 +136,32 @@ func (s *Service) deleteDestination(ctx context.Context, name string, revision i
 
 func normalizeDestination(in *v1.ApiDestination) (*v1.ApiDestination, error) {
 	if in == nil {
-		return nil, invalidf(destinationsField, "missing")
+		return nil, invalidf(destinationsField, "the API destination is missing")
 	}
 	d := proto.Clone(in).(*v1.ApiDestination)
 	const f = destinationsField
-	if err := checkName(f+".name", d.GetName()); err != nil {
+	if err := checkName(f+".name", "the destination name", d.GetName()); err != nil {
+		return nil, err
+	}
+	if err := checkDescription(f+".description", "the API destination", d.GetDescription()); err != nil {
 		return nil, err
 	}
 	if len(d.GetUrl()) > maxURLLength {
-		return nil, invalidf(f+".url", "%d characters; the maximum is %d", len(d.GetUrl()), maxURLLength)
+		return nil, invalidf(f+".url", "the destination URL has %d characters; the maximum is %d",
+			len(d.GetUrl()), maxURLLength)
 	}
-	if _, err := checkHTTPURL(f+".url", d.GetUrl()); err != nil {
+	if _, err := checkHTTPURL(f+".url", "the destination URL", d.GetUrl()); err != nil {
 		return nil, err
 	}
-	method, err := checkMethod(f+".method", d.GetMethod(), destinationMethods)
+	method, err := checkMethod(f+".method", "the destination method", d.GetMethod(), destinationMethods)
 	if err != nil {
 		return nil, err
 	}
 	d.Method = method
-	if err := checkName(f+".connection", d.GetConnection()); err != nil {
+	if err := checkName(f+".connection", "the destination's connection name", d.GetConnection()); err != nil {
 		return nil, err
 	}
-
-	err = checkRange(f+".invocation_rate_limit_per_second",
-		int64(d.GetInvocationRateLimitPerSecond()), 0, maxRateLimit)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkDuration(f+".timeout", d.GetTimeout(), minTimeout, maxTimeout); err != nil {
-		return nil, err
-	}
-	err = checkRange(f+".max_concurrency", int64(d.GetMaxConcurrency()), 0, maxConcurrency)
-	if err != nil {
+	if err := checkDestinationLimits(d); err != nil {
 		return nil, err
 	}
 
@@ -176,6 +170,21 @@ func normalizeDestination(in *v1.ApiDestination) (*v1.ApiDestination, error) {
 	d.UpdateTime = nil
 	clearCircuit(d)
 	return d, nil
+}
+
+func checkDestinationLimits(d *v1.ApiDestination) error {
+	const f = destinationsField
+	err := checkRange(f+".invocation_rate_limit_per_second", "the destination rate limit",
+		int64(d.GetInvocationRateLimitPerSecond()), 0, maxRateLimit)
+	if err != nil {
+		return err
+	}
+	err = checkDuration(f+".timeout", "the destination timeout", d.GetTimeout(), minTimeout, maxTimeout)
+	if err != nil {
+		return err
+	}
+	return checkRange(f+".max_concurrency", "the destination's maximum concurrency",
+		int64(d.GetMaxConcurrency()), 0, maxConcurrency)
 }
 
 // requireConnection checks that a referenced connection exists.

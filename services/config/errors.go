@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -45,9 +46,25 @@ func classErrorf(class error, format string, args ...any) error {
 	return &classError{class: class, message: fmt.Sprintf(format, args...)}
 }
 
+// fieldError is an ErrInvalidArgument error about one request field.
+// The gRPC status carries it as a BadRequest field violation, so that a
+// client such as the CLI can name its own flag for the field.
+type fieldError struct {
+	// field is the path of the field in the request message, such as
+	// api_destination.url or rule.targets[0].headers.
+	field string
+	// description says what is wrong in the words of the concept, such
+	// as "the destination URL", never the field path, and how to fix it.
+	description string
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.description }
+func (e *fieldError) Unwrap() error { return ErrInvalidArgument }
+
 // invalidf returns an ErrInvalidArgument error about one request field.
+// The formatted text is the description, which names the concept.
 func invalidf(field, format string, args ...any) error {
-	return classErrorf(ErrInvalidArgument, field+": "+format, args...)
+	return &fieldError{field: field, description: fmt.Sprintf(format, args...)}
 }
 
 // codeOf chooses the gRPC code of an error returned by an operation.
@@ -83,5 +100,20 @@ func grpcError(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	return status.Error(codeOf(err), err.Error())
+	st := status.New(codeOf(err), err.Error())
+	var fe *fieldError
+	if !errors.As(err, &fe) {
+		return st.Err()
+	}
+	violation := &errdetails.BadRequest_FieldViolation{Field: fe.field, Description: fe.description}
+	detailed, detailErr := st.WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{violation},
+	})
+	if detailErr != nil {
+		// Only a message that cannot be marshalled fails here, and
+		// BadRequest always can; the status without details still
+		// names the field in its message.
+		return st.Err()
+	}
+	return detailed.Err()
 }

@@ -105,11 +105,11 @@ func (s *Service) replayEvents(ctx context.Context, req *v1.ReplayEventsRequest,
 func (s *Service) checkReplay(ctx context.Context, req *v1.ReplayEventsRequest,
 ) (replayWindow, error) {
 	w := replayWindow{bus: req.GetBus(), rule: req.GetRule(), replayID: req.GetReplayId()}
-	if err := checkName("bus", w.bus); err != nil {
+	if err := checkName("bus", "the bus name", w.bus); err != nil {
 		return w, err
 	}
 	if w.rule != "" {
-		if err := checkName("rule", w.rule); err != nil {
+		if err := checkName("rule", "the rule name", w.rule); err != nil {
 			return w, err
 		}
 	}
@@ -120,7 +120,7 @@ func (s *Service) checkReplay(ctx context.Context, req *v1.ReplayEventsRequest,
 	if w.replayID == "" {
 		w.replayID = newReplayID()
 	} else if !replayIDPattern.MatchString(w.replayID) {
-		return w, invalidf("replay_id", "%q is not a valid replay id; use 1 to 64 "+
+		return w, invalidf("replay_id", "the replay id %q is not valid; use 1 to 64 "+
 			"lowercase letters, digits or '-', starting with a letter or digit", w.replayID)
 	}
 
@@ -145,7 +145,7 @@ func checkReplayTimes(req *v1.ReplayEventsRequest) (time.Time, time.Time, error)
 		return start, end, err
 	}
 	if end.Before(start) {
-		return start, end, invalidf("end_time", "%s is before start_time %s",
+		return start, end, invalidf("end_time", "the end time %s is before the start time %s",
 			end.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
 	}
 	return start, end, nil
@@ -153,10 +153,11 @@ func checkReplayTimes(req *v1.ReplayEventsRequest) (time.Time, time.Time, error)
 
 func checkReplayTime(field, what string, ts *timestamppb.Timestamp) (time.Time, error) {
 	if ts == nil {
-		return time.Time{}, invalidf(field, "missing; give the %s of the window", what)
+		return time.Time{}, invalidf(field, "the %s time is missing; give the %s of the window",
+			what, what)
 	}
 	if err := ts.CheckValid(); err != nil {
-		return time.Time{}, invalidf(field, "%v", err)
+		return time.Time{}, invalidf(field, "the %s time is invalid: %v", what, err)
 	}
 	return ts.AsTime(), nil
 }

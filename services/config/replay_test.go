@@ -246,7 +246,7 @@ func TestReplayEventsInvalid(t *testing.T) {
 			codes.InvalidArgument, "end_time"},
 		{"end before start", func(r *v1.ReplayEventsRequest) {
 			r.EndTime = timestamppb.New(now.Add(-2 * time.Hour))
-		}, codes.InvalidArgument, "before start_time"},
+		}, codes.InvalidArgument, "before the start time"},
 		{"upper-case replay id", func(r *v1.ReplayEventsRequest) { r.ReplayId = "Nightly" },
 			codes.InvalidArgument, "replay_id"},
 		{"replay id with dot", func(r *v1.ReplayEventsRequest) { r.ReplayId = "a.b" },

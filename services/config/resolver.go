@@ -59,7 +59,7 @@ func (s *Service) authorize(ctx context.Context) error {
 func (s *Service) resolveDestination(
 	ctx context.Context, name string,
 ) (*internalv1.ResolvedDestination, error) {
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the destination name", name); err != nil {
 		return nil, err
 	}
 	d, err := s.destinations.get(ctx, name, destinationLabel(name))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -55,10 +56,10 @@ func (s *Service) createRule(ctx context.Context, in *v1.Rule) (*v1.Rule, error)
 // getRule returns a rule; an empty bus means the default bus.
 func (s *Service) getRule(ctx context.Context, bus, name string) (*v1.Rule, error) {
 	bus = busOrDefault(bus)
-	if err := checkName("bus", bus); err != nil {
+	if err := checkName("bus", "the bus name", bus); err != nil {
 		return nil, err
 	}
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the rule name", name); err != nil {
 		return nil, err
 	}
 	return s.rules.get(ctx, ruleKey(bus, name), ruleLabel(bus, name))
@@ -70,7 +71,7 @@ func (s *Service) listRules(ctx context.Context, bus string) ([]*v1.Rule, error)
 	if bus == "" {
 		return s.rules.list(ctx, ">")
 	}
-	if err := checkName("bus", bus); err != nil {
+	if err := checkName("bus", "the bus name", bus); err != nil {
 		return nil, err
 	}
 	if _, err := s.buses.get(ctx, bus, busLabel(bus)); err != nil {
@@ -110,10 +111,10 @@ func (s *Service) deleteRule(ctx context.Context, bus, name string, revision int
 	defer s.lockWrites()()
 
 	bus = busOrDefault(bus)
-	if err := checkName("bus", bus); err != nil {
+	if err := checkName("bus", "the bus name", bus); err != nil {
 		return err
 	}
-	if err := checkName("name", name); err != nil {
+	if err := checkName("name", "the rule name", name); err != nil {
 		return err
 	}
 
@@ -132,23 +133,26 @@ func (s *Service) deleteRule(ctx context.Context, bus, name string, revision int
 // default bus, the ENABLED state and target ids.
 func normalizeRule(in *v1.Rule) (*v1.Rule, error) {
 	if in == nil {
-		return nil, invalidf("rule", "missing")
+		return nil, invalidf("rule", "the rule is missing")
 	}
 	r := proto.Clone(in).(*v1.Rule)
 	r.Bus = busOrDefault(r.GetBus())
-	if err := checkName("rule.bus", r.GetBus()); err != nil {
+	if err := checkName("rule.bus", "the rule's bus name", r.GetBus()); err != nil {
 		return nil, err
 	}
-	if err := checkName("rule.name", r.GetName()); err != nil {
+	if err := checkName("rule.name", "the rule name", r.GetName()); err != nil {
+		return nil, err
+	}
+	if err := checkDescription("rule.description", "the rule", r.GetDescription()); err != nil {
 		return nil, err
 	}
 
 	if r.GetEventPattern() == "" {
 		return nil, invalidf("rule.event_pattern",
-			`missing; give a JSON event pattern such as {"source": ["ci"]}`)
+			`the event pattern is missing; give a JSON event pattern such as {"source": ["ci"]}`)
 	}
 	if err := pattern.Validate([]byte(r.GetEventPattern())); err != nil {
-		return nil, invalidf("rule.event_pattern", "%v", err)
+		return nil, invalidf("rule.event_pattern", "the event pattern is invalid: %v", err)
 	}
 
 	switch r.GetState() {
@@ -156,7 +160,8 @@ func normalizeRule(in *v1.Rule) (*v1.Rule, error) {
 		r.State = v1.RuleState_RULE_STATE_ENABLED
 	case v1.RuleState_RULE_STATE_ENABLED, v1.RuleState_RULE_STATE_DISABLED:
 	default:
-		return nil, invalidf("rule.state", "%d is not known; use ENABLED or DISABLED", r.GetState())
+		return nil, invalidf("rule.state", "the rule state %d is not known; use ENABLED or DISABLED",
+			r.GetState())
 	}
 
 	if err := normalizeTargets(r.GetTargets()); err != nil {
@@ -169,8 +174,9 @@ func normalizeRule(in *v1.Rule) (*v1.Rule, error) {
 }
 
 // checkRuleReferences checks that the rule's bus and every target's API
-// destination exist, and that each target gives one path value for
-// each "*" segment of its destination's URL.
+// destination exist, that each target gives one path value for each "*"
+// segment of its destination's URL, and that no target header is one
+// that the destination's connection replaces.
 func (s *Service) checkRuleReferences(ctx context.Context, r *v1.Rule) error {
 	ok, err := s.buses.exists(ctx, r.GetBus(), busLabel(r.GetBus()))
 	if err != nil {
@@ -194,8 +200,43 @@ func (s *Service) checkRuleReferences(ctx context.Context, r *v1.Rule) error {
 		want := wildcardSegments(d.GetUrl())
 		if got := len(t.GetPathValues()); got != want {
 			return invalidf(fieldIndex("rule.targets", i)+".path_values",
-				"%d values given, but the URL %q of API destination %q has %d \"*\" segments; "+
-					"give one value per \"*\"", got, d.GetUrl(), name, want)
+				"the target has %d path values, but the URL %q of API destination %q has %d \"*\" "+
+					"segments; give one path value per \"*\"", got, d.GetUrl(), name, want)
+		}
+		if err := s.checkAPIKeyHeader(ctx, fieldIndex("rule.targets", i), t, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkAPIKeyHeader rejects a target header that the api_key
+// authorization of the destination's connection replaces, because
+// delivery signs each request after it sets the target headers. A
+// missing connection passes, as the Resolver reports it.
+//
+// NOTE: a later change of the connection's header name is not checked
+// against the rules that use it.
+func (s *Service) checkAPIKeyHeader(ctx context.Context, field string, t *v1.Target,
+	d *v1.ApiDestination) error {
+	name := d.GetConnection()
+	c, err := s.connections.get(ctx, name, connectionLabel(name))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	key := c.GetApiKey().GetHeaderName()
+	if key == "" {
+		return nil
+	}
+	for header := range t.GetHeaders() {
+		if strings.EqualFold(header, key) {
+			return invalidf(headerField(field, header), "the target header %q would never be sent: "+
+				"connection %q of API destination %q sends its API key in %s, and the "+
+				"connection's header wins; remove the target header", header, name,
+				d.GetName(), key)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -149,7 +150,9 @@ func testContext(t *testing.T) context.Context {
 }
 
 // wantCode fails the test unless err is a status with code and a
-// message containing every part.
+// message containing every part. An InvalidArgument status must also
+// carry one BadRequest field violation whose field and description make
+// up the message.
 func wantCode(t *testing.T, err error, code codes.Code, parts ...string) {
 	t.Helper()
 	st, _ := status.FromError(err)
@@ -161,6 +164,27 @@ func wantCode(t *testing.T, err error, code codes.Code, parts ...string) {
 			t.Errorf("message %q does not contain %q", st.Message(), p)
 		}
 	}
+	if code == codes.InvalidArgument {
+		v := violation(t, st)
+		if got := v.GetField() + ": " + v.GetDescription(); got != st.Message() {
+			t.Errorf("field and description = %q, want the message %q", got, st.Message())
+		}
+	}
+}
+
+// violation returns the one BadRequest field violation of st.
+func violation(t *testing.T, st *status.Status) *errdetails.BadRequest_FieldViolation {
+	t.Helper()
+	var found []*errdetails.BadRequest_FieldViolation
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			found = append(found, br.GetFieldViolations()...)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("status %q has %d field violations, want 1", st.Message(), len(found))
+	}
+	return found[0]
 }
 
 func mustOK(t *testing.T, err error) {

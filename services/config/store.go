@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
@@ -216,10 +217,27 @@ func marshalStored(label string, o object) ([]byte, error) {
 		return nil, fmt.Errorf("encode %s: %w", label, err)
 	}
 	if len(data) > maxObjectSize {
-		return nil, classErrorf(ErrInvalidArgument, "%s is %d bytes encoded; the maximum is %d, "+
+		return nil, invalidf(requestField(o), "%s is %d bytes encoded; the maximum is %d, "+
 			"so shorten its descriptions, patterns or templates", label, len(data), maxObjectSize)
 	}
 	return data, nil
+}
+
+// requestField returns the name of the request field that carries an
+// object of o's kind: the message name in snake case, such as
+// api_destination for ApiDestination.
+func requestField(o object) string {
+	var b strings.Builder
+	for i, r := range string(o.ProtoReflect().Descriptor().Name()) {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // setRevision sets the revision field that every object kind has.

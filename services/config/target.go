@@ -2,7 +2,11 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"mime"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -25,20 +29,21 @@ const (
 // missing id with the destination name.
 func normalizeTargets(targets []*v1.Target) error {
 	if len(targets) == 0 || len(targets) > maxTargets {
-		return invalidf("rule.targets", "%d targets given; give 1 to %d", len(targets), maxTargets)
+		return invalidf("rule.targets", "the rule has %d targets; give 1 to %d",
+			len(targets), maxTargets)
 	}
 	seen := map[string]int{}
 	for i, t := range targets {
 		field := fieldIndex("rule.targets", i)
 		if t == nil {
-			return invalidf(field, "missing")
+			return invalidf(field, "target %d is missing", i)
 		}
 		if err := normalizeTarget(field, t); err != nil {
 			return err
 		}
 		if j, dup := seen[t.GetId()]; dup {
-			return invalidf(field+".id", "%q is also the id of targets[%d]; give each target its own id",
-				t.GetId(), j)
+			return invalidf(field+".id", "the target id %q is also the id of target %d; "+
+				"give each target its own id", t.GetId(), j)
 		}
 		seen[t.GetId()] = i
 	}
@@ -46,36 +51,39 @@ func normalizeTargets(targets []*v1.Target) error {
 }
 
 func normalizeTarget(field string, t *v1.Target) error {
-	if err := checkName(field+".api_destination", t.GetApiDestination()); err != nil {
+	err := checkName(field+".api_destination", "the target's API destination name",
+		t.GetApiDestination())
+	if err != nil {
 		return err
 	}
 	if t.GetId() == "" {
 		t.Id = t.GetApiDestination()
 	}
-	if err := checkName(field+".id", t.GetId()); err != nil {
+	if err := checkName(field+".id", "the target id", t.GetId()); err != nil {
 		return err
 	}
 
 	for i, v := range t.GetPathValues() {
 		if v == "" {
 			return invalidf(fieldIndex(field+".path_values", i),
-				"empty; give a constant or a JSON path such as $.data.name")
+				"path value %d is empty; give a constant or a JSON path such as $.data.name", i)
 		}
 	}
-	for name := range t.GetHeaders() {
-		if err := checkHeaderName(field+".headers", name); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(t.GetHeaders())) {
+		if err := checkTargetHeader(headerField(field, name), name); err != nil {
 			return err
 		}
 	}
 	for name := range t.GetQuery() {
 		if name == "" {
-			return invalidf(field+".query", "empty parameter name; give each query parameter a name")
+			return invalidf(field+".query",
+				"a target query parameter has an empty name; give each one a name")
 		}
 	}
 	if ct := t.GetContentType(); ct != "" {
 		if _, _, err := mime.ParseMediaType(ct); err != nil {
-			return invalidf(field+".content_type", "%q is not a media type; use one such as "+
-				"application/json", ct)
+			return invalidf(field+".content_type", "the target content type %q is not a media type; "+
+				"use one such as application/json", ct)
 		}
 	}
 	if err := checkInput(field+".input", t.GetInput()); err != nil {
@@ -91,16 +99,18 @@ func checkInput(field string, in *v1.Input) error {
 	switch kind := in.GetKind().(type) {
 	case *v1.Input_Path:
 		if kind.Path == "" {
-			return invalidf(field+".path", "empty; give a JSON path such as $.data")
+			return invalidf(field+".path", "the input path is empty; give a JSON path such as $.data")
 		}
 	case *v1.Input_Template:
 		if kind.Template.GetTemplate() == "" {
-			return invalidf(field+".template.template", "empty; give the body with <name> placeholders")
+			return invalidf(field+".template.template",
+				"the input template is empty; give the body with <name> placeholders")
 		}
 	case *v1.Input_Form:
 		for name := range kind.Form.GetFields() {
 			if name == "" {
-				return invalidf(field+".form.fields", "empty field name; give each form field a name")
+				return invalidf(field+".form.fields",
+					"a form field has an empty name; give each form field a name")
 			}
 		}
 	}
@@ -119,9 +129,38 @@ func checkRendering(field string, t *v1.Target) error {
 	}
 	var fe *render.FieldError
 	if errors.As(err, &fe) {
-		return invalidf(field+"."+fe.Field, "%v", fe.Err)
+		return invalidf(field+"."+fe.Field, "%s: %v", renderedNoun(fe.Field), fe.Err)
 	}
-	return invalidf(field, "%v", err)
+	return invalidf(field, "the target is invalid: %v", err)
+}
+
+// renderedNoun names the part of a target that a render.FieldError's
+// field, such as `headers["X-Ref"]` or input.template, is about.
+func renderedNoun(field string) string {
+	prefix, rest, _ := strings.Cut(field, "[")
+	key, _, _ := strings.Cut(rest, "]")
+	switch {
+	case prefix == "path_values":
+		return "path value " + key
+	case prefix == "headers":
+		return "the target header " + key
+	case prefix == "query":
+		return "the target query parameter " + key
+	case strings.HasPrefix(field, "input.path"):
+		return "the input path"
+	case strings.HasPrefix(field, "input.template"):
+		return "the input template"
+	case strings.HasPrefix(field, "input.constant"):
+		return "the constant body"
+	case strings.HasPrefix(field, "input.form"):
+		return "the form body"
+	}
+	return "the target input"
+}
+
+// headerField is the path of the target header name.
+func headerField(target, name string) string {
+	return fmt.Sprintf("%s.headers[%q]", target, name)
 }
 
 // checkRetryPolicy checks the bounds of a policy whose unset fields mean
@@ -131,46 +170,49 @@ func checkRetryPolicy(field string, p *v1.RetryPolicy) error {
 		return nil
 	}
 	if p.MaxAttempts != nil {
-		err := checkRange(field+".max_attempts", int64(p.GetMaxAttempts()), 0, maxAttempts)
+		err := checkRange(field+".max_attempts", "the maximum number of retry attempts",
+			int64(p.GetMaxAttempts()), 0, maxAttempts)
 		if err != nil {
 			return err
 		}
 	}
-	err := checkDuration(field+".max_event_age", p.GetMaxEventAge(), minEventAge, maxEventAge)
+	err := checkDuration(field+".max_event_age", "the maximum event age", p.GetMaxEventAge(),
+		minEventAge, maxEventAge)
 	if err != nil {
 		return err
 	}
-	if err := checkBackoff(field+".backoff_base", p.GetBackoffBase()); err != nil {
+	if err := checkBackoff(field+".backoff_base", "the backoff base", p.GetBackoffBase()); err != nil {
 		return err
 	}
-	if err := checkBackoff(field+".backoff_max", p.GetBackoffMax()); err != nil {
+	if err := checkBackoff(field+".backoff_max", "the backoff maximum", p.GetBackoffMax()); err != nil {
 		return err
 	}
 
 	base := orDefault(p.GetBackoffBase(), defaultBackoffMin)
 	limit := orDefault(p.GetBackoffMax(), defaultBackoffMax)
 	if base > limit {
-		limitName := "backoff_max"
+		limitName := "the backoff maximum"
 		if p.GetBackoffMax() == nil {
-			limitName = "the default backoff_max"
+			limitName = "the default backoff maximum"
 		}
-		return invalidf(field+".backoff_base", "%s is more than %s %s; "+
-			"make backoff_base at most backoff_max", base, limitName, limit)
+		return invalidf(field+".backoff_base", "the backoff base %s is more than %s %s; "+
+			"make the backoff base at most the backoff maximum", base, limitName, limit)
 	}
 	return nil
 }
 
 // checkBackoff checks an optional backoff bound: more than zero and at
 // most maxBackoff.
-func checkBackoff(field string, d *durationpb.Duration) error {
+func checkBackoff(field, noun string, d *durationpb.Duration) error {
 	if d == nil {
 		return nil
 	}
 	if err := d.CheckValid(); err != nil {
-		return invalidf(field, "invalid duration: %v", err)
+		return invalidf(field, "%s is not a valid duration: %v", noun, err)
 	}
 	if v := d.AsDuration(); v <= 0 || v > maxBackoff {
-		return invalidf(field, "%s is out of range; use more than 0s and at most %s", v, maxBackoff)
+		return invalidf(field, "%s %s is out of range; use more than 0s and at most %s",
+			noun, v, maxBackoff)
 	}
 	return nil
 }

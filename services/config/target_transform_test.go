@@ -42,40 +42,40 @@ func TestTargetTransformValidation(t *testing.T) {
 		{
 			name:   "unknown variable",
 			target: template("", `{"branch": "<branch>"}`, nil),
-			want:   []string{"rule.targets[0].input.template: unknown variable <branch>"},
+			want:   []string{"rule.targets[0].input.template: the input template: unknown variable <branch>"},
 		},
 		{
 			name:   "template that is not JSON",
 			target: template("", `BRANCH=<branch>`, branch),
-			want:   []string{"rule.targets[0].input.template: not valid JSON", "text/plain"},
+			want:   []string{"rule.targets[0].input.template: the input template: not valid JSON", "text/plain"},
 		},
 		{
 			name:   "unquoted key",
 			target: template("", `{<branch>: 1}`, branch),
-			want:   []string{"rule.targets[0].input.template: not valid JSON", "numbers"},
+			want:   []string{"rule.targets[0].input.template: the input template: not valid JSON", "numbers"},
 		},
 		{
 			name:   "invalid variable path",
 			target: template("", `{"b": <branch>}`, map[string]string{"branch": "$.data..ref"}),
-			want:   []string{`rule.targets[0].input.template.paths["branch"]: invalid JSON path`},
+			want:   []string{`rule.targets[0].input.template.paths["branch"]: the input template: invalid JSON path`},
 		},
 		{
 			name: "invalid query path",
 			target: &v1.Target{ApiDestination: "dest", PathValues: []string{"$.data.job"},
 				Query: map[string]string{"BRANCH": "$.data.ref[*]"}},
-			want: []string{`rule.targets[0].query["BRANCH"]: invalid JSON path`},
+			want: []string{`rule.targets[0].query["BRANCH"]: the target query parameter "BRANCH": invalid JSON path`},
 		},
 		{
 			name: "long header value",
 			target: &v1.Target{ApiDestination: "dest", PathValues: []string{"$.data.job"},
 				Headers: map[string]string{"X-Long": strings.Repeat("x", 513)}},
-			want: []string{`rule.targets[0].headers["X-Long"]: over the limit`, "512"},
+			want: []string{`rule.targets[0].headers["X-Long"]: the target header "X-Long": over the limit`, "512"},
 		},
 		{
 			name: "constant body that is not JSON",
 			target: &v1.Target{ApiDestination: "dest", PathValues: []string{"$.data.job"},
 				Input: &v1.Input{Kind: &v1.Input_Constant{Constant: "go"}}},
-			want: []string{"rule.targets[0].input.constant: not valid JSON"},
+			want: []string{"rule.targets[0].input.constant: the constant body: not valid JSON"},
 		},
 	}
 	for i, tt := range tests {
@@ -106,7 +106,7 @@ func TestTargetTransformValidationOnUpdate(t *testing.T) {
 	}}}
 	_, err = h.api.UpdateRule(ctx, &v1.UpdateRuleRequest{Rule: r})
 	wantCode(t, err, codes.InvalidArgument,
-		"rule.targets[0].input.template: unknown variable <commit>")
+		"rule.targets[0].input.template: the input template: unknown variable <commit>")
 
 	r.Targets[0].Input.GetTemplate().Paths = map[string]string{"commit": "$.data.after"}
 	_, err = h.api.UpdateRule(ctx, &v1.UpdateRuleRequest{Rule: r})

@@ -12,7 +12,7 @@ func FuzzCheckHTTPURL(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		u, err := checkHTTPURL("url", raw)
+		u, err := checkHTTPURL("url", "the URL", raw)
 		if err != nil {
 			return
 		}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -83,12 +84,14 @@ func TestValidation(t *testing.T) {
 			_, err := api.CreateBus(ctx, &v1.CreateBusRequest{Bus: &v1.Bus{Name: "-x"}})
 			return err
 		}, codes.InvalidArgument, []string{`"-x"`}},
-		{"object too large", func(ctx context.Context) error {
-			_, err := api.CreateBus(ctx, &v1.CreateBusRequest{
-				Bus: &v1.Bus{Name: "big", Description: strings.Repeat("x", 300<<10)},
-			})
-			return err
-		}, codes.InvalidArgument, []string{`bus "big"`, "bytes encoded", "maximum is 262144"}},
+		{"object too large", conn(func(c *v1.Connection) {
+			for i := range maxParameters {
+				c.InvocationParameters = append(c.InvocationParameters, &v1.Parameter{
+					Location: v1.ParameterLocation_PARAMETER_LOCATION_QUERY,
+					Key:      fmt.Sprintf("p%d", i), Value: strings.Repeat("x", 3000),
+				})
+			}
+		}), codes.InvalidArgument, []string{`connection "c2"`, "bytes encoded", "maximum is 262144"}},
 		{"connection name wildcard", conn(func(c *v1.Connection) { c.Name = "a*" }),
 			codes.InvalidArgument, []string{"connection.name", `"a*"`}},
 		{"destination name space", dest(func(d *v1.ApiDestination) { d.Name = "a b" }),
@@ -180,10 +183,10 @@ func TestValidation(t *testing.T) {
 		{"rule destination missing", newRule(func(r *v1.Rule) { r.Targets[0].ApiDestination = "ghost" }),
 			codes.FailedPrecondition, []string{`API destination "ghost" not found; create it first`}},
 		{"event pattern invalid", newRule(func(r *v1.Rule) { r.EventPattern = `{"source": "ci"}` }),
-			codes.InvalidArgument, []string{"event_pattern: source"}},
+			codes.InvalidArgument, []string{"event_pattern: the event pattern is invalid: source"}},
 		{"event pattern unknown operator", newRule(func(r *v1.Rule) {
 			r.EventPattern = `{"data": {"ref": [{"prefx": "x"}]}}`
-		}), codes.InvalidArgument, []string{"event_pattern: data.ref[0]", "prefx"}},
+		}), codes.InvalidArgument, []string{"event_pattern: the event pattern is invalid: data.ref[0]", "prefx"}},
 		{"event pattern missing", newRule(func(r *v1.Rule) { r.EventPattern = "" }),
 			codes.InvalidArgument, []string{"rule.event_pattern", "missing"}},
 		{"no targets", newRule(func(r *v1.Rule) { r.Targets = nil }),
@@ -197,12 +200,12 @@ func TestValidation(t *testing.T) {
 			}
 		}), codes.InvalidArgument, []string{"rule.targets", "6 targets"}},
 		{"duplicate target ids", newRule(func(r *v1.Rule) { r.Targets = append(r.Targets, target()) }),
-			codes.InvalidArgument, []string{"rule.targets[1].id", `"dest"`, "targets[0]"}},
+			codes.InvalidArgument, []string{"rule.targets[1].id", `"dest"`, "target 0"}},
 		{"too few path values", newRule(func(r *v1.Rule) { r.Targets[0].PathValues = nil }),
-			codes.InvalidArgument, []string{"rule.targets[0].path_values", "0 values", `1 "*"`}},
+			codes.InvalidArgument, []string{"rule.targets[0].path_values", "0 path values", `1 "*"`}},
 		{"too many path values", newRule(func(r *v1.Rule) {
 			r.Targets[0].PathValues = []string{"a", "b"}
-		}), codes.InvalidArgument, []string{"rule.targets[0].path_values", "2 values"}},
+		}), codes.InvalidArgument, []string{"rule.targets[0].path_values", "2 path values"}},
 		{"unknown rule state", newRule(func(r *v1.Rule) { r.State = 7 }),
 			codes.InvalidArgument, []string{"rule.state", "7"}},
 		{"bad header name", newRule(func(r *v1.Rule) { r.Targets[0].Headers = map[string]string{"a b": "x"} }),
@@ -220,9 +223,9 @@ func TestValidation(t *testing.T) {
 		{"backoff base zero", retry(&v1.RetryPolicy{BackoffBase: secs(0)}),
 			codes.InvalidArgument, []string{"retry_policy.backoff_base", "0s", "more than 0s"}},
 		{"backoff base over max", retry(&v1.RetryPolicy{BackoffBase: secs(10), BackoffMax: secs(5)}),
-			codes.InvalidArgument, []string{"retry_policy.backoff_base", "10s", "backoff_max 5s"}},
+			codes.InvalidArgument, []string{"retry_policy.backoff_base", "10s", "backoff maximum 5s"}},
 		{"backoff base over default max", retry(&v1.RetryPolicy{BackoffBase: secs(600)}),
-			codes.InvalidArgument, []string{"retry_policy.backoff_base", "10m0s", "default backoff_max 5m0s"}},
+			codes.InvalidArgument, []string{"retry_policy.backoff_base", "10m0s", "default backoff maximum 5m0s"}},
 
 		// Other RPCs.
 		{"test pattern invalid pattern", func(ctx context.Context) error {
@@ -230,7 +233,7 @@ func TestValidation(t *testing.T) {
 				EventPattern: `{"a": 1}`, Event: `{}`,
 			})
 			return err
-		}, codes.InvalidArgument, []string{"event_pattern: a"}},
+		}, codes.InvalidArgument, []string{"event_pattern: the event pattern is invalid: a"}},
 		{"test pattern invalid event", func(ctx context.Context) error {
 			_, err := api.TestEventPattern(ctx, &v1.TestEventPatternRequest{
 				EventPattern: `{"a": [1]}`, Event: `{"a": `,
