@@ -192,8 +192,7 @@ func (s *Service) checkRuleReferences(ctx context.Context, r *v1.Rule) error {
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return classErrorf(ErrFailedPrecondition,
-					"rule.targets[%d].api_destination: API destination %q not found; create it first",
-					i, name)
+					"target %d: API destination %q not found; create it first", i, name)
 			}
 			return err
 		}
