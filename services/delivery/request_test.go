@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -102,5 +103,68 @@ func TestReadExcerpt(t *testing.T) {
 	}
 	if strings.Contains(got, "abcd") {
 		t.Errorf("excerpt ends with %q, want the cut secret removed", got[len(got)-12:])
+	}
+}
+
+// TestBuildRequestReplacesTargetHeaders pins the order in which
+// delivery sets headers, which the config service's write checks rely
+// on: Content-Type from the rendered content type, then the
+// connection's header parameters, then User-Agent replace what a
+// target sets.
+func TestBuildRequestReplacesTargetHeaders(t *testing.T) {
+	task := &internalv1.DeliveryTask{Request: &internalv1.RenderedRequest{
+		Headers: []*internalv1.Header{
+			{Name: "Content-Type", Value: "text/plain"},
+			{Name: "User-Agent", Value: "target-agent"},
+			{Name: "X-Env", Value: "target"},
+		},
+		ContentType: "application/json",
+		Body:        []byte(`{}`),
+	}}
+	r := &internalv1.ResolvedDestination{
+		ApiDestination: &v1.ApiDestination{Name: "d", Url: "https://h/hook"},
+		Connection: &v1.Connection{Name: "c", InvocationParameters: []*v1.Parameter{
+			{Location: v1.ParameterLocation_PARAMETER_LOCATION_HEADER, Key: "x-env", Value: "connection"},
+		}},
+	}
+	req, err := buildRequest(context.Background(), task, r, "switchyard/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Header.Get("Content-Type"); got != "application/json" {
+		t.Errorf("Content-Type = %q, want the rendered application/json", got)
+	}
+	if got := req.Header.Get("User-Agent"); got != "switchyard/test" {
+		t.Errorf("User-Agent = %q, want delivery's", got)
+	}
+	if got := req.Header.Get("X-Env"); got != "connection" {
+		t.Errorf("X-Env = %q, want the connection's value", got)
+	}
+}
+
+// TestControlCharacterHeaderFails shows that net/http refuses a header
+// value with a line break, which is why the config service rejects one
+// when it is written.
+func TestControlCharacterHeaderFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	task := &internalv1.DeliveryTask{Request: &internalv1.RenderedRequest{
+		Headers: []*internalv1.Header{{Name: "X-A", Value: "a\r\nInjected: 1"}},
+	}}
+	r := &internalv1.ResolvedDestination{
+		ApiDestination: &v1.ApiDestination{Name: "d", Url: srv.URL},
+		Connection:     &v1.Connection{Name: "c"},
+	}
+	req, err := buildRequest(context.Background(), task, r, "switchyard/test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.Client().Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("request with a CR LF in a header value was sent, want an error")
+	}
+	if !strings.Contains(err.Error(), "invalid header field value") {
+		t.Errorf("error = %v, want net/http's invalid header field value", err)
 	}
 }
