@@ -35,7 +35,7 @@ func newBusCreateCommand(a *app) *cobra.Command {
 			bus := &v1.Bus{Name: args[0], Description: description}
 			bus, err = client.CreateBus(ctx, &v1.CreateBusRequest{Bus: bus})
 			if err != nil {
-				return err
+				return withFlags(err, busFieldFlag)
 			}
 			return a.printBus(bus)
 		},
@@ -124,7 +124,7 @@ func newBusUpdateCommand(a *app) *cobra.Command {
 			bus.Description = description
 			bus, err = client.UpdateBus(ctx, &v1.UpdateBusRequest{Bus: bus})
 			if err != nil {
-				return err
+				return withFlags(err, busFieldFlag)
 			}
 			return a.printBus(bus)
 		},

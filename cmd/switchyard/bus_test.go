@@ -119,12 +119,15 @@ func TestStatusHints(t *testing.T) {
 	tests := []struct {
 		code codes.Code
 		hint string
+		exit int
 	}{
-		{codes.NotFound, "`switchyard bus list` shows what exists"},
-		{codes.AlreadyExists, "use update"},
-		{codes.FailedPrecondition, "refers to"},
-		{codes.InvalidArgument, "fix the value"},
-		{codes.Aborted, "get it again and retry"},
+		{codes.NotFound, "`switchyard bus list` shows what exists", exitFailure},
+		{codes.AlreadyExists, "use update", exitFailure},
+		{codes.FailedPrecondition, "refers to", exitFailure},
+		// Without field violations the message is all there is, but
+		// the input is still at fault.
+		{codes.InvalidArgument, "fix the value", exitUsage},
+		{codes.Aborted, "get it again and retry", exitFailure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code.String(), func(t *testing.T) {
@@ -132,7 +135,7 @@ func TestStatusHints(t *testing.T) {
 			c := newCLI(t, f)
 
 			r := c.run("bus", "create", "orders")
-			r.wantCode(t, exitFailure)
+			r.wantCode(t, tt.exit)
 
 			if !strings.HasPrefix(r.stderr, "error: the server message\n") {
 				t.Errorf("stderr = %q, want it to start with the server message", r.stderr)

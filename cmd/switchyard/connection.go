@@ -87,9 +87,10 @@ func newConnectionCreateCommand(a *app) *cobra.Command {
 			ctx, cancel := a.callContext(cmd)
 			defer cancel()
 
-			c, err = client.CreateConnection(ctx, &v1.CreateConnectionRequest{Connection: c})
+			sent := c
+			c, err = client.CreateConnection(ctx, &v1.CreateConnectionRequest{Connection: sent})
 			if err != nil {
-				return err
+				return withFlags(err, connectionFieldFlag(sent))
 			}
 			return a.printConnection(c)
 		},
@@ -184,9 +185,10 @@ func newConnectionUpdateCommand(a *app) *cobra.Command {
 			if err := f.apply(a, cmd.Flags(), c); err != nil {
 				return err
 			}
-			c, err = client.UpdateConnection(ctx, &v1.UpdateConnectionRequest{Connection: c})
+			sent := c
+			c, err = client.UpdateConnection(ctx, &v1.UpdateConnectionRequest{Connection: sent})
 			if err != nil {
-				return err
+				return withFlags(err, connectionFieldFlag(sent))
 			}
 			return a.printConnection(c)
 		},

@@ -70,7 +70,7 @@ func newDestinationCreateCommand(a *app) *cobra.Command {
 			req := &v1.CreateApiDestinationRequest{ApiDestination: d}
 			d, err = client.CreateApiDestination(ctx, req)
 			if err != nil {
-				return err
+				return withFlags(err, destinationFieldFlag)
 			}
 			return a.printDestination(d)
 		},
@@ -162,7 +162,7 @@ func newDestinationUpdateCommand(a *app) *cobra.Command {
 			req := &v1.UpdateApiDestinationRequest{ApiDestination: d}
 			d, err = client.UpdateApiDestination(ctx, req)
 			if err != nil {
-				return err
+				return withFlags(err, destinationFieldFlag)
 			}
 			return a.printDestination(d)
 		},

@@ -48,7 +48,9 @@ func (e hintError) Error() string { return e.err.Error() }
 func (e hintError) Unwrap() error { return e.err }
 
 // report prints err to stderr with a hint where one helps and returns
-// the exit status for it.
+// the exit status for it. An InvalidArgument status of the config
+// service is invalid input, so it exits with 2 like the CLI's own
+// checks, and each field violation names the flag to fix.
 func (a *app) report(cmd *cobra.Command, err error) int {
 	if err == nil {
 		return exitOK
@@ -68,10 +70,26 @@ func (a *app) report(cmd *cobra.Command, err error) int {
 		return exitUsage
 	}
 
+	if lines := invalidArgument(err); len(lines) > 0 {
+		for _, line := range lines {
+			fmt.Fprintf(a.err, "error: %s\n", line)
+		}
+		return exitUsage
+	}
+	// A status that wraps another error takes the wrapper's text as its
+	// message, so the status itself is described.
+	var request requestError
+	if errors.As(err, &request) {
+		err = request.err
+	}
+
 	msg, hint := a.describe(err, listedNoun(cmd))
 	fmt.Fprintf(a.err, "error: %s\n", msg)
 	if hint != "" {
 		fmt.Fprintf(a.err, "hint: %s\n", hint)
+	}
+	if status.Code(err) == codes.InvalidArgument {
+		return exitUsage
 	}
 	return exitFailure
 }

@@ -33,10 +33,13 @@ type eventFlags struct {
 }
 
 // ingestResponse is the ingest service's response to a put: one entry per
-// event, with either the stored event's id or why it was rejected.
+// event, with either the stored event's id or why it was rejected. A
+// request rejected as a whole has no entries, only an error.
 type ingestResponse struct {
 	FailedEntryCount int           `json:"failed_entry_count"`
 	Entries          []ingestEntry `json:"entries"`
+	ErrorCode        string        `json:"error_code,omitempty"`
+	ErrorMessage     string        `json:"error_message,omitempty"`
 }
 
 type ingestEntry struct {
@@ -79,7 +82,7 @@ attributes. Without --id the ingest service assigns one.`,
 			if err != nil {
 				return err
 			}
-			return a.printPut(resp)
+			return a.printPut(resp, cmd.Flags())
 		},
 	}
 
@@ -214,7 +217,11 @@ func (a *app) putEvent(ctx context.Context, bus string, body []byte) (*ingestRes
 	}
 
 	var result ingestResponse
-	if err := json.Unmarshal(data, &result); err != nil || len(result.Entries) == 0 {
+	err = json.Unmarshal(data, &result)
+	if err == nil && len(result.Entries) == 0 && result.ErrorCode == ingestInvalidBusName {
+		return nil, usagef("invalid --bus: %s (%s)", result.ErrorMessage, result.ErrorCode)
+	}
+	if err != nil || len(result.Entries) == 0 {
 		return nil, fmt.Errorf("put event: %s responded %s: %s", target, resp.Status, snippet(data))
 	}
 	return &result, nil
@@ -222,7 +229,7 @@ func (a *app) putEvent(ctx context.Context, bus string, body []byte) (*ingestRes
 
 // printPut prints the event id, or the ingest response in JSON, and
 // turns a rejected event into an error.
-func (a *app) printPut(resp *ingestResponse) error {
+func (a *app) printPut(resp *ingestResponse, fs *pflag.FlagSet) error {
 	entry := resp.Entries[0]
 	if a.jsonOutput() {
 		if err := a.printJSON(resp); err != nil {
@@ -231,7 +238,7 @@ func (a *app) printPut(resp *ingestResponse) error {
 	}
 
 	if entry.ErrorCode != "" || entry.EventID == "" {
-		return fmt.Errorf("event rejected: %s: %s", orDash(entry.ErrorCode), entry.ErrorMessage)
+		return rejectedEvent(entry, fs)
 	}
 	if !a.jsonOutput() {
 		fmt.Fprintln(a.out, entry.EventID)

@@ -125,16 +125,30 @@ func TestEventsPutDataFromStdin(t *testing.T) {
 
 func TestEventsPutRejected(t *testing.T) {
 	ing := &fakeIngest{status: http.StatusBadRequest, body: `{"failed_entry_count":1,` +
-		`"entries":[{"error_code":"InvalidEvent","error_message":"source is missing"}]}`}
+		`"entries":[{"error_code":"InvalidAttribute",` +
+		`"error_message":"attribute \"source\" is 1, not a JSON string"}]}`}
 	c := newEventsCLI(t, ing)
 
 	r := c.run("events", "put", "--type", "t", "--source", "s")
-	r.wantCode(t, exitFailure)
+	r.wantCode(t, exitUsage)
 
 	if r.stdout != "" {
 		t.Errorf("stdout = %q, want nothing", r.stdout)
 	}
-	if want := "error: event rejected: InvalidEvent: source is missing"; !strings.Contains(r.stderr, want) {
+	want := `error: invalid --source: attribute "source" is 1, not a JSON string (InvalidAttribute)`
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr = %q, want %q", r.stderr, want)
+	}
+}
+
+func TestEventsPutStoreFailed(t *testing.T) {
+	ing := &fakeIngest{status: http.StatusInternalServerError, body: `{"failed_entry_count":1,` +
+		`"entries":[{"event_id":"e1","error_code":"InternalFailure","error_message":"not stored"}]}`}
+	c := newEventsCLI(t, ing)
+
+	r := c.run("events", "put", "--type", "t", "--source", "s")
+	r.wantCode(t, exitFailure)
+	if want := "error: event rejected: InternalFailure: not stored"; !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr = %q, want %q", r.stderr, want)
 	}
 }

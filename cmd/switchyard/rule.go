@@ -59,7 +59,7 @@ func newRuleCreateCommand(a *app) *cobra.Command {
 
 			r, err = client.CreateRule(ctx, &v1.CreateRuleRequest{Rule: r})
 			if err != nil {
-				return err
+				return withFlags(err, ruleFieldFlag)
 			}
 			return a.printRule(r)
 		},
@@ -157,7 +157,7 @@ func newRuleUpdateCommand(a *app) *cobra.Command {
 			}
 			r, err = client.UpdateRule(ctx, &v1.UpdateRuleRequest{Rule: r})
 			if err != nil {
-				return err
+				return withFlags(err, ruleFieldFlag)
 			}
 			return a.printRule(r)
 		},

@@ -62,7 +62,7 @@ func newRuleTestTransformCommand(a *app) *cobra.Command {
 			source := describeSource("event", f.event)
 			ev, e := cloudevent.DecodeStructured(raw)
 			if e != nil {
-				return rejectedEvent(source, e)
+				return rejectedTestEvent(source, e)
 			}
 			now := time.Now()
 			stored, err := a.completeEvent(ev, now, source)
@@ -167,7 +167,7 @@ func (a *app) completeEvent(ev *event.Event, now time.Time, source string) ([]by
 	missing := cloudevent.MissingAttributes(ev)
 	stored, e := cloudevent.Complete(ev, now, "")
 	if e != nil {
-		return nil, rejectedEvent(source, e)
+		return nil, rejectedTestEvent(source, e)
 	}
 	if len(missing) > 0 {
 		values := make([]string, len(missing))
@@ -180,9 +180,9 @@ func (a *app) completeEvent(ev *event.Event, now time.Time, source string) ([]by
 	return stored, nil
 }
 
-// rejectedEvent is the usage error for an event that ingest would
+// rejectedTestEvent is the usage error for an event that ingest would
 // reject with e, read from source.
-func rejectedEvent(source string, e *cloudevent.Error) error {
+func rejectedTestEvent(source string, e *cloudevent.Error) error {
 	return usagef("invalid %s: ingest would reject it: %v", source, e)
 }
 
