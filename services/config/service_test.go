@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -330,6 +331,8 @@ func TestGRPCErrorCodes(t *testing.T) {
 		want codes.Code
 	}{
 		{classErrorf(ErrInvalidArgument, "x"), codes.InvalidArgument},
+		{invalidf("bus.name", "x"), codes.InvalidArgument},
+		{fmt.Errorf("update: %w", invalidf("bus.name", "x")), codes.InvalidArgument},
 		{classErrorf(ErrNotFound, "x"), codes.NotFound},
 		{classErrorf(ErrAlreadyExists, "x"), codes.AlreadyExists},
 		{classErrorf(ErrStaleRevision, "x"), codes.Aborted},
@@ -368,4 +371,21 @@ func mustJetStream(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 
 func dialWithToken(h *harness, token string) (*grpc.ClientConn, error) {
 	return configclient.Dial(h.svc.Addr().String(), configclient.InternalToken(token))
+}
+
+func TestGRPCErrorFieldViolation(t *testing.T) {
+	err := fmt.Errorf("update bus: %w", invalidf("bus.description", "the description is too long"))
+	st := status.Convert(grpcError(err))
+	v := violation(t, st)
+	if v.GetField() != "bus.description" {
+		t.Errorf("field = %q, want bus.description", v.GetField())
+	}
+	if v.GetDescription() != "the description is too long" {
+		t.Errorf("description = %q, want the one given", v.GetDescription())
+	}
+
+	plain := status.Convert(grpcError(classErrorf(ErrNotFound, "bus %q not found", "b")))
+	if len(plain.Details()) != 0 {
+		t.Errorf("NotFound details = %v, want none", plain.Details())
+	}
 }
