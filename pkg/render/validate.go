@@ -147,7 +147,7 @@ func checkConstant(constant string, jsonMode bool) error {
 	}
 	if jsonMode && !json.Valid([]byte(constant)) {
 		return fieldErrorf("input.constant", "%w, but the content type is JSON; "+
-			"fix the JSON or set content_type, such as text/plain", ErrInvalidJSON)
+			"fix the JSON or set a content type that is not JSON, such as text/plain", ErrInvalidJSON)
 	}
 	return nil
 }
@@ -167,7 +167,7 @@ func checkForm(f *v1.FormBody) error {
 		t := f.GetJsonFields()[name]
 		if _, dup := f.GetFields()[name]; dup {
 			return fieldErrorf(fmt.Sprintf("input.form.json_fields[%q]", name),
-				"%w: the field is also in input.form.fields; give it once", ErrInvalidVariable)
+				"%w: the field is also a plain form field; give it once", ErrInvalidVariable)
 		}
 		field := fmt.Sprintf("input.form.json_fields[%q]", name)
 		if err := checkTemplate(field, t, formatJSON); err != nil {
@@ -191,8 +191,8 @@ func checkTemplate(field string, t *v1.InputTemplate, f format) error {
 	for _, s := range segments {
 		_, declared := t.GetPaths()[s.variable]
 		if s.variable != "" && !declared && !isBuiltin(s.variable) {
-			return fieldErrorf(field, "%w <%s>; declare it in %s.paths, "+
-				`or write \<%s> for the literal text`, ErrUnknownVariable, s.variable, field, s.variable)
+			return fieldErrorf(field, "%w <%s>; declare it as a template variable with its JSON path, "+
+				`or write \<%s> for the literal text`, ErrUnknownVariable, s.variable, s.variable)
 		}
 	}
 	if f == formatJSON {
@@ -237,7 +237,7 @@ func checkTemplateJSON(field string, segments []segment) error {
 		}
 		if err := json.Unmarshal(body, new(any)); err != nil {
 			return fieldErrorf(field, "%w when the variables are %s: %v; "+
-				`quote placeholders that must be strings ("<name>"), or set a content_type `+
+				`quote placeholders that must be strings ("<name>"), or set a content type `+
 				"that is not JSON, such as text/plain", ErrInvalidJSON, sample.kind, err)
 		}
 	}

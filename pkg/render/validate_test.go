@@ -152,7 +152,7 @@ func TestValidateTargetRejects(t *testing.T) {
 			target:    &v1.Target{Input: &v1.Input{Kind: &v1.Input_Constant{Constant: "hello"}}},
 			want:      ErrInvalidJSON,
 			wantField: "input.constant",
-			wantText:  "content_type",
+			wantText:  "set a content type that is not JSON",
 		},
 		{
 			name: "constant too large",
