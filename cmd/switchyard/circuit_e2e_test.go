@@ -19,9 +19,7 @@ func TestCircuitShownByDestinationGet(t *testing.T) {
 
 	s := startDevStack(t)
 	c := s.cli
-	c.run("connection", "create", "hook-connection", "--auth", "basic",
-		"--username", "admin", "--password-env", "JENKINS_TOKEN",
-		"--network", "private").wantCode(t, exitOK)
+	createHookConnection(t, c)
 	c.run("destination", "create", "hook", "--url", down.URL+"/hook",
 		"--connection", "hook-connection").wantCode(t, exitOK)
 	c.run("rule", "create", "to-hook", "--bus", "default", "--pattern", pushPattern,

@@ -98,9 +98,7 @@ func TestRenderFailureRedrivenAfterRuleUpdate(t *testing.T) {
 
 	s := startDevStack(t)
 	c := s.cli
-	c.run("connection", "create", "hook-connection", "--auth", "basic",
-		"--username", "admin", "--password-env", "JENKINS_TOKEN",
-		"--network", "private").wantCode(t, exitOK)
+	createHookConnection(t, c)
 	c.run("destination", "create", "jobs", "--url", srv.URL+"/job/*/build",
 		"--connection", "hook-connection").wantCode(t, exitOK)
 	c.run("rule", "create", "deploy", "--bus", "default",
@@ -161,9 +159,7 @@ func TestRenderFailureRedrivenAfterRuleUpdate(t *testing.T) {
 func TestRedriveOfDeletedRuleSkipped(t *testing.T) {
 	s := startDevStack(t)
 	c := s.cli
-	c.run("connection", "create", "hook-connection", "--auth", "basic",
-		"--username", "admin", "--password-env", "JENKINS_TOKEN",
-		"--network", "private").wantCode(t, exitOK)
+	createHookConnection(t, c)
 	c.run("destination", "create", "jobs", "--url", "http://127.0.0.1:1/job/*/build",
 		"--connection", "hook-connection").wantCode(t, exitOK)
 	c.run("rule", "create", "deploy", "--bus", "default",

@@ -79,6 +79,16 @@ func wantBasicAuth(t *testing.T, r jenkinstest.Request) {
 	}
 }
 
+// createHookConnection creates the connection "hook-connection", with
+// Basic credentials and a private network, for tests that aim a
+// destination at a local endpoint.
+func createHookConnection(t *testing.T, c cli) {
+	t.Helper()
+	c.run("connection", "create", "hook-connection", "--auth", "basic",
+		"--username", "admin", "--password-env", "JENKINS_TOKEN",
+		"--network", "private").wantCode(t, exitOK)
+}
+
 // readTestdata reads a payload from the repository's testdata folder.
 func readTestdata(t *testing.T, name string) []byte {
 	t.Helper()
