@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
@@ -397,61 +395,45 @@ then names the IDs that were not found and fails with exit status 1.`,
 			if err != nil {
 				return err
 			}
-			return a.printPurged(resp.GetPurged())
+			return a.printPurged(resp)
 		},
 	}
 	f.register(cmd.Flags(), "purge")
 	return cmd
 }
 
-// purgeByID purges the dead letters that sel names by ID, one request
-// each, since the response of a request counts the dead letters purged
-// but does not name them. It fails after the output when some ID was
-// not found. An error of the config service stops it, and the dead
-// letters purged before stay purged.
+// purgeByID purges the dead letters that sel names by ID and fails,
+// after the output, when some ID was skipped.
 func (a *app) purgeByID(cmd *cobra.Command, sel *v1.DeadLetterSelector) error {
 	ids, err := deadLetterIDs(sel.GetIds())
 	if err != nil {
 		return err
 	}
+	sel.Ids = ids
 	client, err := a.configClient()
 	if err != nil {
 		return err
 	}
+	ctx, cancel := a.callContext(cmd)
+	defer cancel()
 
-	var purged int32
-	var missing []string
-	for _, id := range ids {
-		single := proto.CloneOf(sel)
-		single.Ids = []string{id}
-		ctx, cancel := a.callContext(cmd)
-		resp, err := client.PurgeDeadLetters(ctx, &v1.PurgeDeadLettersRequest{Selector: single})
-		cancel()
-		if err != nil {
-			return errors.Join(a.printPurged(purged), err)
-		}
-		if resp.GetPurged() == 0 {
-			missing = append(missing, id)
-		}
-		purged += resp.GetPurged()
-	}
-
-	if err := a.printPurged(purged); err != nil {
+	resp, err := client.PurgeDeadLetters(ctx, &v1.PurgeDeadLettersRequest{Selector: sel})
+	if err != nil {
 		return err
 	}
-	if len(missing) == 0 {
+	if err := a.printPurged(resp); err != nil {
+		return err
+	}
+	skipped := resp.GetSkippedDeadLetters()
+	if len(skipped) == 0 {
 		return nil
 	}
-	causes := "redriven, purged or expired, or a wrong ID"
-	if sel.GetBus() != "" || sel.GetRule() != "" || sel.GetSince() != nil {
-		causes = "redriven, purged or expired, a wrong ID, or not matching --bus, --rule or --since"
-	}
-	noun := "dead letter"
-	if len(missing) > 1 {
-		noun += "s"
+	lines := make([]string, len(skipped))
+	for i, d := range skipped {
+		lines[i] = fmt.Sprintf("dead letter %s: %s", d.GetId(), d.GetReason())
 	}
 	return hintError{
-		err:  fmt.Errorf("%s %s not found (%s)", noun, strings.Join(missing, ", "), causes),
+		err:  fmt.Errorf("%s not purged:\n%s", plural(len(skipped), "dead letter"), strings.Join(lines, "\n")),
 		hint: notFoundHint("dlq"),
 	}
 }
@@ -473,10 +455,10 @@ func deadLetterIDs(ids []string) ([]string, error) {
 }
 
 // printPurged reports how many dead letters were purged.
-func (a *app) printPurged(purged int32) error {
+func (a *app) printPurged(resp *v1.PurgeDeadLettersResponse) error {
 	if a.jsonOutput() {
-		return a.printProto(&v1.PurgeDeadLettersResponse{Purged: purged})
+		return a.printProto(resp)
 	}
-	_, err := fmt.Fprintf(a.out, "purged %s\n", plural(int(purged), "dead letter"))
+	_, err := fmt.Fprintf(a.out, "purged %s\n", plural(int(resp.GetPurged()), "dead letter"))
 	return err
 }

@@ -429,7 +429,7 @@ func (s *Service) recordRedrive(ctx context.Context, rd *redrive) {
 }
 
 // purgeDeadLetters deletes the chosen dead letters and returns how many
-// it deleted.
+// it deleted, and which of those chosen by id it did not find.
 func (s *Service) purgeDeadLetters(ctx context.Context, sel *v1.DeadLetterSelector,
 ) (*v1.PurgeDeadLettersResponse, error) {
 	choice, err := parseSelector(sel)
@@ -438,8 +438,11 @@ func (s *Service) purgeDeadLetters(ctx context.Context, sel *v1.DeadLetterSelect
 	}
 
 	resp := &v1.PurgeDeadLettersResponse{}
-	ignore := func(string, string) {}
-	err = s.selectDeadLetters(ctx, choice, ignore, func(d *storedDeadLetter) error {
+	skip := func(id, reason string) {
+		resp.SkippedDeadLetters = append(resp.SkippedDeadLetters,
+			&v1.SkippedDeadLetter{Id: id, Reason: reason})
+	}
+	err = s.selectDeadLetters(ctx, choice, skip, func(d *storedDeadLetter) error {
 		if err := s.deleteDeadLetter(ctx, d.seq); err != nil {
 			return err
 		}

@@ -3368,7 +3368,8 @@ type DeadLetter struct {
 	EventSource    string `protobuf:"bytes,7,opt,name=event_source,json=eventSource,proto3" json:"event_source,omitempty"`
 	// Why delivery gave up: TIMEOUT, HTTP_4XX, HTTP_5XX,
 	// RETRIES_EXHAUSTED, MAX_AGE_EXCEEDED, NETWORK_REFUSED, AUTH_FAILED
-	// and others.
+	// and others; or, with no attempt made, RENDER_FAILED and
+	// TASK_TOO_LARGE when the rule engine could not build the request.
 	ErrorCode    string `protobuf:"bytes,8,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	ErrorMessage string `protobuf:"bytes,9,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	// Zero when no response came.
@@ -4090,10 +4091,13 @@ func (x *PurgeDeadLettersRequest) GetSelector() *DeadLetterSelector {
 }
 
 type PurgeDeadLettersResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Purged        int32                  `protobuf:"varint,1,opt,name=purged,proto3" json:"purged,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Purged int32                  `protobuf:"varint,1,opt,name=purged,proto3" json:"purged,omitempty"`
+	// The dead letters chosen by id that were not purged, and why: not
+	// found, or not matching the selector's other fields.
+	SkippedDeadLetters []*SkippedDeadLetter `protobuf:"bytes,2,rep,name=skipped_dead_letters,json=skippedDeadLetters,proto3" json:"skipped_dead_letters,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *PurgeDeadLettersResponse) Reset() {
@@ -4131,6 +4135,13 @@ func (x *PurgeDeadLettersResponse) GetPurged() int32 {
 		return x.Purged
 	}
 	return 0
+}
+
+func (x *PurgeDeadLettersResponse) GetSkippedDeadLetters() []*SkippedDeadLetter {
+	if x != nil {
+		return x.SkippedDeadLetters
+	}
+	return nil
 }
 
 type ReplayEventsRequest struct {
@@ -4581,9 +4592,10 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"X\n" +
 	"\x17PurgeDeadLettersRequest\x12=\n" +
-	"\bselector\x18\x01 \x01(\v2!.switchyard.v1.DeadLetterSelectorR\bselector\"2\n" +
+	"\bselector\x18\x01 \x01(\v2!.switchyard.v1.DeadLetterSelectorR\bselector\"\x86\x01\n" +
 	"\x18PurgeDeadLettersResponse\x12\x16\n" +
-	"\x06purged\x18\x01 \x01(\x05R\x06purged\"\xca\x01\n" +
+	"\x06purged\x18\x01 \x01(\x05R\x06purged\x12R\n" +
+	"\x14skipped_dead_letters\x18\x02 \x03(\v2 .switchyard.v1.SkippedDeadLetterR\x12skippedDeadLetters\"\xca\x01\n" +
 	"\x13ReplayEventsRequest\x12\x10\n" +
 	"\x03bus\x18\x01 \x01(\tR\x03bus\x129\n" +
 	"\n" +
@@ -4752,137 +4764,138 @@ var file_switchyard_v1_config_proto_goTypes = []any{
 	(*durationpb.Duration)(nil),         // 74: google.protobuf.Duration
 }
 var file_switchyard_v1_config_proto_depIdxs = []int32{
-	73, // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
-	73, // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 2: switchyard.v1.Connection.basic:type_name -> switchyard.v1.BasicAuth
-	10, // 3: switchyard.v1.Connection.api_key:type_name -> switchyard.v1.ApiKeyAuth
-	11, // 4: switchyard.v1.Connection.oauth_client_credentials:type_name -> switchyard.v1.OAuthClientCredentials
-	12, // 5: switchyard.v1.Connection.invocation_parameters:type_name -> switchyard.v1.Parameter
-	0,  // 6: switchyard.v1.Connection.network:type_name -> switchyard.v1.Network
-	1,  // 7: switchyard.v1.Connection.state:type_name -> switchyard.v1.ConnectionState
-	73, // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
-	73, // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 10: switchyard.v1.OAuthClientCredentials.client_auth:type_name -> switchyard.v1.ClientAuth
-	12, // 11: switchyard.v1.OAuthClientCredentials.token_parameters:type_name -> switchyard.v1.Parameter
-	3,  // 12: switchyard.v1.Parameter.location:type_name -> switchyard.v1.ParameterLocation
-	74, // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
-	73, // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
-	73, // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 16: switchyard.v1.ApiDestination.circuit_state:type_name -> switchyard.v1.CircuitState
-	73, // 17: switchyard.v1.ApiDestination.circuit_change_time:type_name -> google.protobuf.Timestamp
-	5,  // 18: switchyard.v1.Rule.state:type_name -> switchyard.v1.RuleState
-	15, // 19: switchyard.v1.Rule.targets:type_name -> switchyard.v1.Target
-	73, // 20: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
-	73, // 21: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
-	66, // 22: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
-	67, // 23: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
-	16, // 24: switchyard.v1.Target.input:type_name -> switchyard.v1.Input
-	19, // 25: switchyard.v1.Target.retry_policy:type_name -> switchyard.v1.RetryPolicy
-	17, // 26: switchyard.v1.Input.template:type_name -> switchyard.v1.InputTemplate
-	18, // 27: switchyard.v1.Input.form:type_name -> switchyard.v1.FormBody
-	68, // 28: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
-	69, // 29: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
-	70, // 30: switchyard.v1.FormBody.json_fields:type_name -> switchyard.v1.FormBody.JsonFieldsEntry
-	74, // 31: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
-	74, // 32: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
-	74, // 33: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
-	7,  // 34: switchyard.v1.CreateBusRequest.bus:type_name -> switchyard.v1.Bus
-	7,  // 35: switchyard.v1.ListBusesResponse.buses:type_name -> switchyard.v1.Bus
-	7,  // 36: switchyard.v1.UpdateBusRequest.bus:type_name -> switchyard.v1.Bus
-	8,  // 37: switchyard.v1.CreateConnectionRequest.connection:type_name -> switchyard.v1.Connection
-	8,  // 38: switchyard.v1.ListConnectionsResponse.connections:type_name -> switchyard.v1.Connection
-	8,  // 39: switchyard.v1.UpdateConnectionRequest.connection:type_name -> switchyard.v1.Connection
-	13, // 40: switchyard.v1.CreateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
-	13, // 41: switchyard.v1.ListApiDestinationsResponse.api_destinations:type_name -> switchyard.v1.ApiDestination
-	13, // 42: switchyard.v1.UpdateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
-	14, // 43: switchyard.v1.CreateRuleRequest.rule:type_name -> switchyard.v1.Rule
-	14, // 44: switchyard.v1.ListRulesResponse.rules:type_name -> switchyard.v1.Rule
-	14, // 45: switchyard.v1.UpdateRuleRequest.rule:type_name -> switchyard.v1.Rule
-	49, // 46: switchyard.v1.GetDeliveriesResponse.deliveries:type_name -> switchyard.v1.Delivery
-	6,  // 47: switchyard.v1.Delivery.state:type_name -> switchyard.v1.DeliveryState
-	52, // 48: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
-	73, // 49: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	73, // 50: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	73, // 51: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
-	50, // 52: switchyard.v1.Delivery.request:type_name -> switchyard.v1.DeliveryRequest
-	51, // 53: switchyard.v1.DeliveryRequest.headers:type_name -> switchyard.v1.HttpField
-	51, // 54: switchyard.v1.DeliveryRequest.query:type_name -> switchyard.v1.HttpField
-	73, // 55: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
-	74, // 56: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
-	73, // 57: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
-	73, // 58: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
-	73, // 59: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
-	54, // 60: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
-	71, // 61: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
-	72, // 62: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
-	73, // 63: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
-	73, // 64: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
-	53, // 65: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
-	55, // 66: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
-	61, // 67: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
-	55, // 68: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
-	73, // 69: switchyard.v1.ReplayEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	73, // 70: switchyard.v1.ReplayEventsRequest.end_time:type_name -> google.protobuf.Timestamp
-	17, // 71: switchyard.v1.FormBody.JsonFieldsEntry.value:type_name -> switchyard.v1.InputTemplate
-	20, // 72: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
-	21, // 73: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
-	22, // 74: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
-	24, // 75: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
-	25, // 76: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
-	26, // 77: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
-	27, // 78: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
-	28, // 79: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
-	30, // 80: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
-	31, // 81: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
-	32, // 82: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
-	33, // 83: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
-	34, // 84: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
-	36, // 85: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
-	37, // 86: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
-	38, // 87: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
-	39, // 88: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
-	40, // 89: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
-	42, // 90: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
-	43, // 91: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
-	45, // 92: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
-	47, // 93: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
-	56, // 94: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
-	58, // 95: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
-	59, // 96: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
-	62, // 97: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
-	64, // 98: switchyard.v1.ConfigService.ReplayEvents:input_type -> switchyard.v1.ReplayEventsRequest
-	7,  // 99: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
-	7,  // 100: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
-	23, // 101: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
-	7,  // 102: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
-	44, // 103: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
-	8,  // 104: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
-	8,  // 105: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
-	29, // 106: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
-	8,  // 107: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
-	44, // 108: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
-	13, // 109: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
-	13, // 110: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
-	35, // 111: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
-	13, // 112: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
-	44, // 113: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
-	14, // 114: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
-	14, // 115: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
-	41, // 116: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
-	14, // 117: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
-	44, // 118: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
-	46, // 119: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
-	48, // 120: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
-	57, // 121: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
-	53, // 122: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
-	60, // 123: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
-	63, // 124: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
-	65, // 125: switchyard.v1.ConfigService.ReplayEvents:output_type -> switchyard.v1.ReplayEventsResponse
-	99, // [99:126] is the sub-list for method output_type
-	72, // [72:99] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	73,  // 0: switchyard.v1.Bus.create_time:type_name -> google.protobuf.Timestamp
+	73,  // 1: switchyard.v1.Bus.update_time:type_name -> google.protobuf.Timestamp
+	9,   // 2: switchyard.v1.Connection.basic:type_name -> switchyard.v1.BasicAuth
+	10,  // 3: switchyard.v1.Connection.api_key:type_name -> switchyard.v1.ApiKeyAuth
+	11,  // 4: switchyard.v1.Connection.oauth_client_credentials:type_name -> switchyard.v1.OAuthClientCredentials
+	12,  // 5: switchyard.v1.Connection.invocation_parameters:type_name -> switchyard.v1.Parameter
+	0,   // 6: switchyard.v1.Connection.network:type_name -> switchyard.v1.Network
+	1,   // 7: switchyard.v1.Connection.state:type_name -> switchyard.v1.ConnectionState
+	73,  // 8: switchyard.v1.Connection.create_time:type_name -> google.protobuf.Timestamp
+	73,  // 9: switchyard.v1.Connection.update_time:type_name -> google.protobuf.Timestamp
+	2,   // 10: switchyard.v1.OAuthClientCredentials.client_auth:type_name -> switchyard.v1.ClientAuth
+	12,  // 11: switchyard.v1.OAuthClientCredentials.token_parameters:type_name -> switchyard.v1.Parameter
+	3,   // 12: switchyard.v1.Parameter.location:type_name -> switchyard.v1.ParameterLocation
+	74,  // 13: switchyard.v1.ApiDestination.timeout:type_name -> google.protobuf.Duration
+	73,  // 14: switchyard.v1.ApiDestination.create_time:type_name -> google.protobuf.Timestamp
+	73,  // 15: switchyard.v1.ApiDestination.update_time:type_name -> google.protobuf.Timestamp
+	4,   // 16: switchyard.v1.ApiDestination.circuit_state:type_name -> switchyard.v1.CircuitState
+	73,  // 17: switchyard.v1.ApiDestination.circuit_change_time:type_name -> google.protobuf.Timestamp
+	5,   // 18: switchyard.v1.Rule.state:type_name -> switchyard.v1.RuleState
+	15,  // 19: switchyard.v1.Rule.targets:type_name -> switchyard.v1.Target
+	73,  // 20: switchyard.v1.Rule.create_time:type_name -> google.protobuf.Timestamp
+	73,  // 21: switchyard.v1.Rule.update_time:type_name -> google.protobuf.Timestamp
+	66,  // 22: switchyard.v1.Target.headers:type_name -> switchyard.v1.Target.HeadersEntry
+	67,  // 23: switchyard.v1.Target.query:type_name -> switchyard.v1.Target.QueryEntry
+	16,  // 24: switchyard.v1.Target.input:type_name -> switchyard.v1.Input
+	19,  // 25: switchyard.v1.Target.retry_policy:type_name -> switchyard.v1.RetryPolicy
+	17,  // 26: switchyard.v1.Input.template:type_name -> switchyard.v1.InputTemplate
+	18,  // 27: switchyard.v1.Input.form:type_name -> switchyard.v1.FormBody
+	68,  // 28: switchyard.v1.InputTemplate.paths:type_name -> switchyard.v1.InputTemplate.PathsEntry
+	69,  // 29: switchyard.v1.FormBody.fields:type_name -> switchyard.v1.FormBody.FieldsEntry
+	70,  // 30: switchyard.v1.FormBody.json_fields:type_name -> switchyard.v1.FormBody.JsonFieldsEntry
+	74,  // 31: switchyard.v1.RetryPolicy.max_event_age:type_name -> google.protobuf.Duration
+	74,  // 32: switchyard.v1.RetryPolicy.backoff_base:type_name -> google.protobuf.Duration
+	74,  // 33: switchyard.v1.RetryPolicy.backoff_max:type_name -> google.protobuf.Duration
+	7,   // 34: switchyard.v1.CreateBusRequest.bus:type_name -> switchyard.v1.Bus
+	7,   // 35: switchyard.v1.ListBusesResponse.buses:type_name -> switchyard.v1.Bus
+	7,   // 36: switchyard.v1.UpdateBusRequest.bus:type_name -> switchyard.v1.Bus
+	8,   // 37: switchyard.v1.CreateConnectionRequest.connection:type_name -> switchyard.v1.Connection
+	8,   // 38: switchyard.v1.ListConnectionsResponse.connections:type_name -> switchyard.v1.Connection
+	8,   // 39: switchyard.v1.UpdateConnectionRequest.connection:type_name -> switchyard.v1.Connection
+	13,  // 40: switchyard.v1.CreateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
+	13,  // 41: switchyard.v1.ListApiDestinationsResponse.api_destinations:type_name -> switchyard.v1.ApiDestination
+	13,  // 42: switchyard.v1.UpdateApiDestinationRequest.api_destination:type_name -> switchyard.v1.ApiDestination
+	14,  // 43: switchyard.v1.CreateRuleRequest.rule:type_name -> switchyard.v1.Rule
+	14,  // 44: switchyard.v1.ListRulesResponse.rules:type_name -> switchyard.v1.Rule
+	14,  // 45: switchyard.v1.UpdateRuleRequest.rule:type_name -> switchyard.v1.Rule
+	49,  // 46: switchyard.v1.GetDeliveriesResponse.deliveries:type_name -> switchyard.v1.Delivery
+	6,   // 47: switchyard.v1.Delivery.state:type_name -> switchyard.v1.DeliveryState
+	52,  // 48: switchyard.v1.Delivery.attempts:type_name -> switchyard.v1.Attempt
+	73,  // 49: switchyard.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	73,  // 50: switchyard.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	73,  // 51: switchyard.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	50,  // 52: switchyard.v1.Delivery.request:type_name -> switchyard.v1.DeliveryRequest
+	51,  // 53: switchyard.v1.DeliveryRequest.headers:type_name -> switchyard.v1.HttpField
+	51,  // 54: switchyard.v1.DeliveryRequest.query:type_name -> switchyard.v1.HttpField
+	73,  // 55: switchyard.v1.Attempt.start_time:type_name -> google.protobuf.Timestamp
+	74,  // 56: switchyard.v1.Attempt.duration:type_name -> google.protobuf.Duration
+	73,  // 57: switchyard.v1.DeadLetter.first_attempt_time:type_name -> google.protobuf.Timestamp
+	73,  // 58: switchyard.v1.DeadLetter.last_attempt_time:type_name -> google.protobuf.Timestamp
+	73,  // 59: switchyard.v1.DeadLetter.dead_letter_time:type_name -> google.protobuf.Timestamp
+	54,  // 60: switchyard.v1.DeadLetter.request:type_name -> switchyard.v1.DeadLetterRequest
+	71,  // 61: switchyard.v1.DeadLetterRequest.headers:type_name -> switchyard.v1.DeadLetterRequest.HeadersEntry
+	72,  // 62: switchyard.v1.DeadLetterRequest.query:type_name -> switchyard.v1.DeadLetterRequest.QueryEntry
+	73,  // 63: switchyard.v1.DeadLetterSelector.since:type_name -> google.protobuf.Timestamp
+	73,  // 64: switchyard.v1.ListDeadLettersRequest.since:type_name -> google.protobuf.Timestamp
+	53,  // 65: switchyard.v1.ListDeadLettersResponse.dead_letters:type_name -> switchyard.v1.DeadLetter
+	55,  // 66: switchyard.v1.RedriveDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	61,  // 67: switchyard.v1.RedriveDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
+	55,  // 68: switchyard.v1.PurgeDeadLettersRequest.selector:type_name -> switchyard.v1.DeadLetterSelector
+	61,  // 69: switchyard.v1.PurgeDeadLettersResponse.skipped_dead_letters:type_name -> switchyard.v1.SkippedDeadLetter
+	73,  // 70: switchyard.v1.ReplayEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	73,  // 71: switchyard.v1.ReplayEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	17,  // 72: switchyard.v1.FormBody.JsonFieldsEntry.value:type_name -> switchyard.v1.InputTemplate
+	20,  // 73: switchyard.v1.ConfigService.CreateBus:input_type -> switchyard.v1.CreateBusRequest
+	21,  // 74: switchyard.v1.ConfigService.GetBus:input_type -> switchyard.v1.GetBusRequest
+	22,  // 75: switchyard.v1.ConfigService.ListBuses:input_type -> switchyard.v1.ListBusesRequest
+	24,  // 76: switchyard.v1.ConfigService.UpdateBus:input_type -> switchyard.v1.UpdateBusRequest
+	25,  // 77: switchyard.v1.ConfigService.DeleteBus:input_type -> switchyard.v1.DeleteBusRequest
+	26,  // 78: switchyard.v1.ConfigService.CreateConnection:input_type -> switchyard.v1.CreateConnectionRequest
+	27,  // 79: switchyard.v1.ConfigService.GetConnection:input_type -> switchyard.v1.GetConnectionRequest
+	28,  // 80: switchyard.v1.ConfigService.ListConnections:input_type -> switchyard.v1.ListConnectionsRequest
+	30,  // 81: switchyard.v1.ConfigService.UpdateConnection:input_type -> switchyard.v1.UpdateConnectionRequest
+	31,  // 82: switchyard.v1.ConfigService.DeleteConnection:input_type -> switchyard.v1.DeleteConnectionRequest
+	32,  // 83: switchyard.v1.ConfigService.CreateApiDestination:input_type -> switchyard.v1.CreateApiDestinationRequest
+	33,  // 84: switchyard.v1.ConfigService.GetApiDestination:input_type -> switchyard.v1.GetApiDestinationRequest
+	34,  // 85: switchyard.v1.ConfigService.ListApiDestinations:input_type -> switchyard.v1.ListApiDestinationsRequest
+	36,  // 86: switchyard.v1.ConfigService.UpdateApiDestination:input_type -> switchyard.v1.UpdateApiDestinationRequest
+	37,  // 87: switchyard.v1.ConfigService.DeleteApiDestination:input_type -> switchyard.v1.DeleteApiDestinationRequest
+	38,  // 88: switchyard.v1.ConfigService.CreateRule:input_type -> switchyard.v1.CreateRuleRequest
+	39,  // 89: switchyard.v1.ConfigService.GetRule:input_type -> switchyard.v1.GetRuleRequest
+	40,  // 90: switchyard.v1.ConfigService.ListRules:input_type -> switchyard.v1.ListRulesRequest
+	42,  // 91: switchyard.v1.ConfigService.UpdateRule:input_type -> switchyard.v1.UpdateRuleRequest
+	43,  // 92: switchyard.v1.ConfigService.DeleteRule:input_type -> switchyard.v1.DeleteRuleRequest
+	45,  // 93: switchyard.v1.ConfigService.TestEventPattern:input_type -> switchyard.v1.TestEventPatternRequest
+	47,  // 94: switchyard.v1.ConfigService.GetDeliveries:input_type -> switchyard.v1.GetDeliveriesRequest
+	56,  // 95: switchyard.v1.ConfigService.ListDeadLetters:input_type -> switchyard.v1.ListDeadLettersRequest
+	58,  // 96: switchyard.v1.ConfigService.GetDeadLetter:input_type -> switchyard.v1.GetDeadLetterRequest
+	59,  // 97: switchyard.v1.ConfigService.RedriveDeadLetters:input_type -> switchyard.v1.RedriveDeadLettersRequest
+	62,  // 98: switchyard.v1.ConfigService.PurgeDeadLetters:input_type -> switchyard.v1.PurgeDeadLettersRequest
+	64,  // 99: switchyard.v1.ConfigService.ReplayEvents:input_type -> switchyard.v1.ReplayEventsRequest
+	7,   // 100: switchyard.v1.ConfigService.CreateBus:output_type -> switchyard.v1.Bus
+	7,   // 101: switchyard.v1.ConfigService.GetBus:output_type -> switchyard.v1.Bus
+	23,  // 102: switchyard.v1.ConfigService.ListBuses:output_type -> switchyard.v1.ListBusesResponse
+	7,   // 103: switchyard.v1.ConfigService.UpdateBus:output_type -> switchyard.v1.Bus
+	44,  // 104: switchyard.v1.ConfigService.DeleteBus:output_type -> switchyard.v1.DeleteResponse
+	8,   // 105: switchyard.v1.ConfigService.CreateConnection:output_type -> switchyard.v1.Connection
+	8,   // 106: switchyard.v1.ConfigService.GetConnection:output_type -> switchyard.v1.Connection
+	29,  // 107: switchyard.v1.ConfigService.ListConnections:output_type -> switchyard.v1.ListConnectionsResponse
+	8,   // 108: switchyard.v1.ConfigService.UpdateConnection:output_type -> switchyard.v1.Connection
+	44,  // 109: switchyard.v1.ConfigService.DeleteConnection:output_type -> switchyard.v1.DeleteResponse
+	13,  // 110: switchyard.v1.ConfigService.CreateApiDestination:output_type -> switchyard.v1.ApiDestination
+	13,  // 111: switchyard.v1.ConfigService.GetApiDestination:output_type -> switchyard.v1.ApiDestination
+	35,  // 112: switchyard.v1.ConfigService.ListApiDestinations:output_type -> switchyard.v1.ListApiDestinationsResponse
+	13,  // 113: switchyard.v1.ConfigService.UpdateApiDestination:output_type -> switchyard.v1.ApiDestination
+	44,  // 114: switchyard.v1.ConfigService.DeleteApiDestination:output_type -> switchyard.v1.DeleteResponse
+	14,  // 115: switchyard.v1.ConfigService.CreateRule:output_type -> switchyard.v1.Rule
+	14,  // 116: switchyard.v1.ConfigService.GetRule:output_type -> switchyard.v1.Rule
+	41,  // 117: switchyard.v1.ConfigService.ListRules:output_type -> switchyard.v1.ListRulesResponse
+	14,  // 118: switchyard.v1.ConfigService.UpdateRule:output_type -> switchyard.v1.Rule
+	44,  // 119: switchyard.v1.ConfigService.DeleteRule:output_type -> switchyard.v1.DeleteResponse
+	46,  // 120: switchyard.v1.ConfigService.TestEventPattern:output_type -> switchyard.v1.TestEventPatternResponse
+	48,  // 121: switchyard.v1.ConfigService.GetDeliveries:output_type -> switchyard.v1.GetDeliveriesResponse
+	57,  // 122: switchyard.v1.ConfigService.ListDeadLetters:output_type -> switchyard.v1.ListDeadLettersResponse
+	53,  // 123: switchyard.v1.ConfigService.GetDeadLetter:output_type -> switchyard.v1.DeadLetter
+	60,  // 124: switchyard.v1.ConfigService.RedriveDeadLetters:output_type -> switchyard.v1.RedriveDeadLettersResponse
+	63,  // 125: switchyard.v1.ConfigService.PurgeDeadLetters:output_type -> switchyard.v1.PurgeDeadLettersResponse
+	65,  // 126: switchyard.v1.ConfigService.ReplayEvents:output_type -> switchyard.v1.ReplayEventsResponse
+	100, // [100:127] is the sub-list for method output_type
+	73,  // [73:100] is the sub-list for method input_type
+	73,  // [73:73] is the sub-list for extension type_name
+	73,  // [73:73] is the sub-list for extension extendee
+	0,   // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_switchyard_v1_config_proto_init() }

@@ -618,7 +618,9 @@ type DeadLetter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Task  *DeliveryTask          `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
 	// TIMEOUT, HTTP_4XX, HTTP_5XX, RETRIES_EXHAUSTED, MAX_AGE_EXCEEDED,
-	// NETWORK_REFUSED, AUTH_FAILED, ...
+	// NETWORK_REFUSED, AUTH_FAILED, ...; RENDER_FAILED and TASK_TOO_LARGE
+	// come from the rule engine, with no attempt made and no request in
+	// task.
 	ErrorCode      string `protobuf:"bytes,2,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	ErrorMessage   string `protobuf:"bytes,3,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	LastStatusCode int32  `protobuf:"varint,4,opt,name=last_status_code,json=lastStatusCode,proto3" json:"last_status_code,omitempty"`
