@@ -1,8 +1,10 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -324,8 +326,8 @@ func (h spanHandler) WithGroup(name string) slog.Handler {
 //
 // otelhttp records the request URL on the span, and a connection's
 // query parameters may be secrets. So otelhttp sees the URL without its
-// query and user info, and fullURLTransport, between otelhttp and the
-// base transport, sends the request with the full URL.
+// query and user info, and wireTransport, between otelhttp and the base
+// transport, sends the request with the full URL.
 type tracedTransport struct {
 	traced http.RoundTripper
 	base   *http.Transport
@@ -333,7 +335,7 @@ type tracedTransport struct {
 
 func traceTransport(base *http.Transport) http.RoundTripper {
 	return tracedTransport{
-		traced: telemetry.HTTPTransport(fullURLTransport{base: base}),
+		traced: telemetry.HTTPTransport(wireTransport{base: base}),
 		base:   base,
 	}
 }
@@ -361,15 +363,51 @@ func (t tracedTransport) CloseIdleConnections() {
 	t.base.CloseIdleConnections()
 }
 
-// fullURLTransport puts back the URL that tracedTransport hid.
-type fullURLTransport struct {
+// wireTransport prepares the request that otelhttp passes on for the
+// base transport: it puts back the URL that tracedTransport hid, and
+// reads the body into memory.
+type wireTransport struct {
 	base http.RoundTripper
 }
 
-func (t fullURLTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t wireTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.WithContext(r.Context())
 	if full, ok := r.Context().Value(fullURLKey{}).(*url.URL); ok {
-		r = r.WithContext(r.Context())
 		r.URL = full
 	}
+	if err := bufferBody(r); err != nil {
+		return nil, err
+	}
 	return t.base.RoundTrip(r)
+}
+
+// bufferBody replaces r's body with a bytes.Reader over its content.
+// otelhttp wraps the body in a type that net/http does not know to be
+// in memory, and net/http then flushes the headers before it reads the
+// body, so each request costs two writes instead of one. Reading the
+// wrapped body to the end and closing it still lets otelhttp record the
+// request size. r must be a copy that the caller may change.
+func bufferBody(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	b, err := io.ReadAll(r.Body)
+	closeErr := r.Body.Close()
+	if err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return fmt.Errorf("read request body: %w", err)
+	}
+	// net/http takes a length of 0 with a body other than NoBody for an
+	// unknown length.
+	r.ContentLength = int64(len(b))
+	r.GetBody = func() (io.ReadCloser, error) {
+		if len(b) == 0 {
+			return http.NoBody, nil
+		}
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	r.Body, _ = r.GetBody()
+	return nil
 }
