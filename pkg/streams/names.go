@@ -185,19 +185,28 @@ func digest(parts ...string) string {
 }
 
 // PullExpiry is how long each pull request of the services' consumers
-// waits on the server. The client notices a pull request that ended
-// without its knowledge only after two missed heartbeats, at half the
-// expiry each. With nats.go v1.56.0 and nats-server v2.9.10 and
-// v2.15.3 that happens under load: the server holds no pull request
-// while the client waits for messages it asked for. With the default
-// expiry of 30 s each loss stalled a consumer for 30 s, and `switchyard
-// bench` still saw one stall of 4 s in most 100,000-event runs at an
-// expiry of 4 s. A short expiry bounds the stall, at the cost of a new
-// pull request every expiry while a stream is idle.
+// waits on the server, and PullHeartbeat how often the server sends an
+// idle heartbeat while it holds one. The client notices a pull request
+// that ended without its knowledge only after two missed heartbeats,
+// and then pulls again. With nats.go v1.56.0 and nats-server v2.9.10
+// and v2.15.3 that happens under load: the server holds no pull
+// request while the client waits for messages it asked for, and the
+// consumer receives nothing until the client notices. With nats.go's
+// default expiry of 30 s and a heartbeat of half the expiry, each loss
+// stalled a consumer for 30 s. `switchyard bench` still saw stalls of
+// about 4 s at an expiry of 4 s, and of 1.2 to 1.8 s at 2 s. A
+// heartbeat of 500 ms, the least that nats.go v1.56.0 accepts (it also
+// rejects more than half the expiry), bounds a stall at about 1 s. The
+// cost is a new pull request every expiry while a stream is idle, and
+// a spurious one when a busy client reads a heartbeat late.
 //
 // TODO: find why the pull request is lost. The same state (no waiting
 // pull, no outstanding ack, messages unprocessed) is reported upstream
 // as nats-io/nats-server#6290 and nats-io/nats.go#1622, both open. The
 // bench's longest gap between deliveries shows whether a change or an
-// upgrade removed it.
-const PullExpiry = 2 * time.Second
+// upgrade removed it: with the heartbeat, a loss leaves a gap of about
+// 1 s.
+const (
+	PullExpiry    = 2 * time.Second
+	PullHeartbeat = 500 * time.Millisecond
+)

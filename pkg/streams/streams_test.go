@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -109,5 +110,44 @@ func TestDeleteRejectsEmptyPrefix(t *testing.T) {
 	}
 	if err := streams.Delete(context.Background(), js, streams.Topology{}); err == nil {
 		t.Error("Delete of a topology without a prefix succeeded")
+	}
+}
+
+// TestPullOptionsAccepted checks that nats.go accepts the services'
+// pull expiry and heartbeat together, and that a consumer pulling with
+// them receives a message.
+func TestPullOptionsAccepted(t *testing.T) {
+	srv := natstest.Start(t)
+	js, err := jetstream.New(srv.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := streams.Ensure(ctx, js, srv.Topology, streams.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, srv.Topology.Stream(streams.Deliveries),
+		jetstream.ConsumerConfig{Durable: "pull-options", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	it, err := cons.Messages(jetstream.PullExpiry(streams.PullExpiry),
+		jetstream.PullHeartbeat(streams.PullHeartbeat))
+	if err != nil {
+		t.Fatalf("Messages with PullExpiry %v and PullHeartbeat %v: %v",
+			streams.PullExpiry, streams.PullHeartbeat, err)
+	}
+	defer it.Stop()
+	if _, err := js.Publish(ctx, srv.Topology.DeliveriesSubject("d"), []byte("task")); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := it.Next(jetstream.NextContext(ctx))
+	if err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	if got := string(msg.Data()); got != "task" {
+		t.Errorf("message data = %q, want %q", got, "task")
 	}
 }

@@ -291,7 +291,7 @@ func (s *Service) Run(ctx context.Context) error {
 	defer s.clients.close()
 
 	it, err := s.consumer.Messages(jetstream.PullMaxMessages(fetchBatch(s.cfg)),
-		jetstream.PullExpiry(streams.PullExpiry))
+		jetstream.PullExpiry(streams.PullExpiry), jetstream.PullHeartbeat(streams.PullHeartbeat))
 	if err != nil {
 		return fmt.Errorf("delivery: consume: %w", err)
 	}

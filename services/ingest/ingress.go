@@ -76,6 +76,7 @@ func (s *Service) startIngress() (*ingress, error) {
 		func(msg jetstream.Msg) { in.pending <- s.handleIngress(msg) },
 		jetstream.PullMaxMessages(ingressPullBatch),
 		jetstream.PullExpiry(streams.PullExpiry),
+		jetstream.PullHeartbeat(streams.PullHeartbeat),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.consumeWarnings.warn(s.log, "ingress consume error", "error", err)
 		}))

@@ -107,7 +107,7 @@ func (s *Service) feedReplays(ctx context.Context, replays chan<- jetstream.Msg)
 	defer close(replays)
 	for ctx.Err() == nil {
 		it, err := s.replays.Messages(jetstream.PullMaxMessages(s.cfg.BatchSize),
-			jetstream.PullExpiry(streams.PullExpiry))
+			jetstream.PullExpiry(streams.PullExpiry), jetstream.PullHeartbeat(streams.PullHeartbeat))
 		if err != nil {
 			s.throttled.log(slog.LevelWarn, "replay/start", "starting to consume replayed events failed",
 				"error", err)

@@ -195,7 +195,7 @@ func (s *Service) feed(ctx context.Context, events chan<- jetstream.Msg) {
 	defer close(events)
 	for ctx.Err() == nil {
 		it, err := s.consumer.Messages(jetstream.PullMaxMessages(s.cfg.BatchSize*s.cfg.Workers),
-			jetstream.PullExpiry(streams.PullExpiry))
+			jetstream.PullExpiry(streams.PullExpiry), jetstream.PullHeartbeat(streams.PullHeartbeat))
 		if err != nil {
 			s.throttled.log(slog.LevelWarn, "consume/start", "starting to consume events failed",
 				"error", err)
@@ -238,7 +238,11 @@ func (s *Service) feedFrom(ctx context.Context, it jetstream.MessagesContext, ev
 		}
 		if err != nil {
 			s.throttled.log(slog.LevelWarn, "consume/next", "fetching events failed", "error", err)
-			sleep(ctx, retryInterval/10)
+			// After missed heartbeats the next call of Next pulls again,
+			// and a pause would only lengthen the stall.
+			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+				sleep(ctx, retryInterval/10)
+			}
 			continue
 		}
 		events <- msg
