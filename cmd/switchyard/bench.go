@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -26,11 +27,16 @@ sends load to 127.0.0.1 only. Phases:
   ingest     HTTP POSTs of 1 KB CloudEvents over 64 connections, and
              JetStream publishes to ingest.<bus> until stored in EVENTS
   pipeline   --events events through all four services to a local HTTP
-             endpoint, with 100 rules and with 10,000 rules
+             endpoint, with 100, 10,000, 10,000 and 100 rules (ABBA
+             order, so each count runs once early and once late; the
+             targets compare each count's mean)
   latency    publish-to-endpoint latency at --latency-rate events a second
              for --latency-duration
   isolation  a healthy destination's throughput beside one answering 503
-  limit      raw JetStream: publish, relay to a second stream, ack
+  limit      raw JetStream: publish, relay to a second stream, ack; then
+             the raw shaped flow, the JetStream and HTTP work of the
+             design for each event (three streams, a record created,
+             read and updated, a POST) without the services' logic
 
 Each pipeline run reports the longest time between two deliveries, which
 shows a stall, and the CPU time per event: of the four service processes
@@ -42,7 +48,8 @@ rate limits in that Redis server, under a key prefix of the run's own.
 Every phase stops after --phase-timeout. The report goes to --out as JSON and
 into the sections of --markdown that the tool owns. Exit status 1 means a
 phase failed; its error is in the report. A missed target is not an
-error: the report lists each target with the ratio achieved.`
+error: the report lists each target with the ratio achieved, and the
+shares of the pipeline and the raw flows, which have no target.`
 
 // benchFlags are the flags of switchyard bench.
 type benchFlags struct {
@@ -173,21 +180,26 @@ func writeBenchReport(f *benchFlags, rep *bench.Report) error {
 	return nil
 }
 
-// printBenchSummary prints each target check, and returns an error
-// naming the phases that failed.
+// printBenchSummary prints each run's rates, each target check with
+// the figures behind it, and each share, and returns an error naming the
+// phases that failed.
 func (a *app) printBenchSummary(rep *bench.Report) error {
 	for _, run := range rep.Runs {
 		if line := rateLine(run); line != "" {
 			fmt.Fprintf(a.out, "%-18s %s\n", run.Name(), line)
 		}
 	}
+	if len(rep.Targets) > 0 {
+		fmt.Fprintln(a.out, "Targets:")
+	}
 	for _, t := range rep.Targets {
-		met := "met"
-		if !t.Met {
-			met = "NOT MET"
-		}
-		fmt.Fprintf(a.out, "%-18s %-44s %10.2f  target %-9s ratio %.2f  %s\n",
-			t.Run, t.Name, t.Value, t.Target, t.Ratio, met)
+		printSummaryLine(a.out, t.Run, t.Summary(), t.Basis)
+	}
+	if len(rep.Shares) > 0 {
+		fmt.Fprintln(a.out, "Shares, with no target:")
+	}
+	for _, s := range rep.Shares {
+		printSummaryLine(a.out, s.Run, s.Summary(), s.Basis)
 	}
 
 	var failed []string
@@ -200,6 +212,15 @@ func (a *app) printBenchSummary(rep *bench.Report) error {
 		return errors.New("benchmark phases failed:\n  " + strings.Join(failed, "\n  "))
 	}
 	return nil
+}
+
+// printSummaryLine prints one check or share, with its basis indented on
+// the next line when it has one.
+func printSummaryLine(w io.Writer, run, summary, basis string) {
+	fmt.Fprintf(w, "%-18s %s\n", run, summary)
+	if basis != "" {
+		fmt.Fprintf(w, "%-18s   %s\n", "", basis)
+	}
 }
 
 // checkWritable returns an error when the report file at path could not
@@ -228,10 +249,14 @@ func rateLine(run *bench.RunResult) string {
 			in.HTTPRequestsPerSecond, in.HTTPLatency.P99))
 	}
 	for _, p := range run.Pipeline {
-		parts = append(parts, fmt.Sprintf("%d rules %.0f events/s", p.Rules, p.EventsPerSecond))
+		parts = append(parts, fmt.Sprintf("round %d, %d rules %.0f events/s",
+			p.Round, p.Rules, p.EventsPerSecond))
 	}
 	if l := run.Limit; l != nil {
 		parts = append(parts, fmt.Sprintf("raw JetStream %.0f messages/s", l.EventsPerSecond))
+		if sh := l.Shaped; sh != nil {
+			parts = append(parts, fmt.Sprintf("raw shaped flow %.0f events/s", sh.EventsPerSecond))
+		}
 	}
 	if l := run.Latency; l != nil {
 		parts = append(parts, fmt.Sprintf("latency p99 %.1f ms", l.Latency.P99))

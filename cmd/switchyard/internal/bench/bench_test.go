@@ -18,7 +18,7 @@ func smallConfig(t *testing.T, mode string) Config {
 		Events:          300,
 		Modes:           []string{mode},
 		Connections:     8,
-		RuleCounts:      []int{5, 50},
+		RuleCounts:      []int{5, 50, 50, 5},
 		LatencyRate:     300,
 		LatencyDuration: time.Second,
 		PhaseTimeout:    20 * time.Second,
@@ -116,6 +116,8 @@ func checkRun(t *testing.T, cfg Config, run *RunResult) {
 		case PhaseLimit:
 			if run.Limit == nil || run.Limit.EventsPerSecond <= 0 {
 				t.Errorf("limit = %+v, want a rate above 0", run.Limit)
+			} else if sh := run.Limit.Shaped; sh == nil || sh.EventsPerSecond <= 0 {
+				t.Errorf("raw shaped flow = %+v, want a rate above 0", sh)
 			}
 		}
 	}
@@ -126,7 +128,13 @@ func checkPipeline(t *testing.T, results []PipelineResult, cfg Config) {
 	if len(results) != len(cfg.RuleCounts) {
 		t.Errorf("got %d pipeline results, want %d", len(results), len(cfg.RuleCounts))
 	}
-	for _, p := range results {
+	for i, p := range results {
+		if p.Round != i+1 {
+			t.Errorf("pipeline result %d has round %d, want %d", i, p.Round, i+1)
+		}
+		if i < len(cfg.RuleCounts) && p.Rules != cfg.RuleCounts[i] {
+			t.Errorf("pipeline round %d ran %d rules, want %d", p.Round, p.Rules, cfg.RuleCounts[i])
+		}
 		if p.EventsPerSecond <= 0 {
 			t.Errorf("pipeline with %d rules: %v events/s, want above 0", p.Rules, p.EventsPerSecond)
 		}
@@ -315,5 +323,112 @@ func TestMarkdownKeepsSectionsNotRun(t *testing.T) {
 	}
 	if !strings.Contains(string(page), "<!-- bench:limit:begin -->") {
 		t.Errorf("the limit section that ran is missing:\n%s", page)
+	}
+}
+
+// abbaRun is a run whose pipeline ran 100, 10,000, 10,000 and 100 rules
+// beside both raw flows.
+func abbaRun() *RunResult {
+	return &RunResult{
+		Mode: ModeDev,
+		Pipeline: []PipelineResult{
+			{Round: 1, Rules: 100, EventsPerSecond: 3000},
+			{Round: 2, Rules: 10_000, EventsPerSecond: 3600},
+			{Round: 3, Rules: 10_000, EventsPerSecond: 4000},
+			{Round: 4, Rules: 100, EventsPerSecond: 5000},
+		},
+		Limit: &LimitResult{EventsPerSecond: 20_000,
+			Shaped: &ShapedResult{EventsPerSecond: 8000}},
+		Errors: map[string]string{},
+	}
+}
+
+func findTarget(rep *Report, name string) *TargetCheck {
+	for i := range rep.Targets {
+		if rep.Targets[i].Name == name {
+			return &rep.Targets[i]
+		}
+	}
+	return nil
+}
+
+func findShare(rep *Report, name string) *Share {
+	for i := range rep.Shares {
+		if rep.Shares[i].Name == name {
+			return &rep.Shares[i]
+		}
+	}
+	return nil
+}
+
+func TestTargetsCompareRuleCountMeans(t *testing.T) {
+	rep := &Report{Runs: []*RunResult{abbaRun()}}
+	rep.Targets = checkTargets(rep)
+	rep.Shares = checkShares(rep)
+
+	raw := findTarget(rep, "pipeline / raw JetStream")
+	if raw == nil {
+		t.Fatal("no pipeline / raw JetStream target")
+	}
+	if raw.Value != 0.2 {
+		t.Errorf("pipeline / raw JetStream = %v, want 0.2 (mean 4,000 over 20,000)", raw.Value)
+	}
+	if want := "100 rules: mean 4,000 events/s of 3,000 and 5,000; raw JetStream 20,000 messages/s"; raw.Basis != want {
+		t.Errorf("basis = %q, want %q", raw.Basis, want)
+	}
+	if got, want := raw.Verdict(), "NOT MET, 0.40 of the target"; got != want {
+		t.Errorf("verdict = %q, want %q", got, want)
+	}
+
+	many := findTarget(rep, "many rules / few rules")
+	if many == nil {
+		t.Fatal("no many rules / few rules target")
+	}
+	if many.Value != 0.95 {
+		t.Errorf("many rules / few rules = %v, want 0.95 (3,800 over 4,000)", many.Value)
+	}
+	if got, want := many.Verdict(), "met, 1.06 times the target"; got != want {
+		t.Errorf("verdict = %q, want %q", got, want)
+	}
+
+	if s := findShare(rep, "pipeline / raw shaped flow"); s == nil || s.Value != 0.5 {
+		t.Errorf("pipeline / raw shaped flow = %+v, want 0.5 (4,000 over 8,000)", s)
+	}
+	if s := findShare(rep, "raw shaped flow / raw JetStream"); s == nil || s.Value != 0.4 {
+		t.Errorf("raw shaped flow / raw JetStream = %+v, want 0.4 (8,000 over 20,000)", s)
+	}
+}
+
+func TestTargetsSkipFailedPhase(t *testing.T) {
+	failedPipeline := abbaRun()
+	failedPipeline.Errors[PhasePipeline] = "bus bench-pipeline-100, round 4: deadline exceeded"
+	failedLimit := abbaRun()
+	failedLimit.Errors[PhaseLimit] = "raw shaped flow: tasks delivered: 10 of 300"
+	tests := []struct {
+		name    string
+		run     *RunResult
+		targets []string
+		shares  []string
+	}{
+		{"pipeline failed", failedPipeline, nil, []string{"raw shaped flow / raw JetStream"}},
+		{"limit failed", failedLimit, []string{"many rules / few rules"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := &Report{Runs: []*RunResult{tt.run}}
+			var targets, shares []string
+			for _, c := range checkTargets(rep) {
+				targets = append(targets, c.Name)
+			}
+			for _, s := range checkShares(rep) {
+				shares = append(shares, s.Name)
+			}
+			if !slices.Equal(targets, tt.targets) {
+				t.Errorf("targets = %q, want %q", targets, tt.targets)
+			}
+			if !slices.Equal(shares, tt.shares) {
+				t.Errorf("shares = %q, want %q", shares, tt.shares)
+			}
+		})
 	}
 }

@@ -105,10 +105,11 @@ func table(head []string, rows [][]string) string {
 	return b.String()
 }
 
-// runRows calls row for every run that measured something, and adds a
-// line for each run that did not start or failed in the phase.
-func runRows(rep *Report, phase string, row func(*RunResult) []string) ([][]string, string) {
-	var rows [][]string
+// runRows calls rows for every run that measured something, and adds a
+// line for each run that did not start or failed in the phase. Each row
+// starts with the run's name.
+func runRows(rep *Report, phase string, rows func(*RunResult) [][]string) ([][]string, string) {
+	var out [][]string
 	var notes strings.Builder
 	for _, run := range rep.Runs {
 		switch {
@@ -118,30 +119,54 @@ func runRows(rep *Report, phase string, row func(*RunResult) []string) ([][]stri
 		case run.Errors[phase] != "":
 			fmt.Fprintf(&notes, "- %s: failed: %s\n", run.Name(), firstLine(run.Errors[phase]))
 		}
-		if r := row(run); r != nil {
-			rows = append(rows, append([]string{run.Name()}, r...))
+		for _, r := range rows(run) {
+			out = append(out, append([]string{run.Name()}, r...))
 		}
 	}
-	return rows, notes.String()
+	return out, notes.String()
+}
+
+// oneRow adapts a function that returns one row, or nil, to runRows.
+func oneRow(row func(*RunResult) []string) func(*RunResult) [][]string {
+	return func(run *RunResult) [][]string {
+		if r := row(run); r != nil {
+			return [][]string{r}
+		}
+		return nil
+	}
 }
 
 // targetLines lists the target checks with the given names.
 func targetLines(rep *Report, names ...string) string {
 	var b strings.Builder
 	for _, t := range rep.Targets {
-		for _, n := range names {
-			if t.Name != n {
-				continue
-			}
-			met := "met"
-			if !t.Met {
-				met = "not met"
-			}
-			fmt.Fprintf(&b, "- %s, %s: %s (target %s, ratio %.2f, %s)\n",
-				t.Run, t.Name, number(t.Value), t.Target, t.Ratio, met)
+		if !slices.Contains(names, t.Name) {
+			continue
 		}
+		fmt.Fprintf(&b, "- %s, %s%s\n", t.Run, t.Summary(), basisNote(t.Basis))
 	}
 	return b.String()
+}
+
+// shareLines lists the shares with the given names.
+func shareLines(rep *Report, names ...string) string {
+	var b strings.Builder
+	for _, s := range rep.Shares {
+		if !slices.Contains(names, s.Name) {
+			continue
+		}
+		fmt.Fprintf(&b, "- %s, %s%s\n", s.Run, s.Summary(), basisNote(s.Basis))
+	}
+	return b.String()
+}
+
+// basisNote formats the basis of a figure for a list item, with a
+// leading separator.
+func basisNote(basis string) string {
+	if basis == "" {
+		return ""
+	}
+	return ". From " + basis
 }
 
 func number(v float64) string {

@@ -1,6 +1,9 @@
 package bench
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Report is everything one `switchyard bench` run measured. It is
 // written as JSON and rendered into the benchmarks page.
@@ -12,6 +15,8 @@ type Report struct {
 	Phases  []string      `json:"phases"`
 	Runs    []*RunResult  `json:"runs"`
 	Targets []TargetCheck `json:"targets"`
+	// Shares compare figures that have no target.
+	Shares []Share `json:"shares"`
 	// CPUProfile is the file holding the CPU profile of the first dev
 	// run, when one was requested.
 	CPUProfile string `json:"cpu_profile,omitempty"`
@@ -69,6 +74,10 @@ type IngestResult struct {
 // PipelineResult is one pipeline run: events published over NATS until
 // the last one reached the endpoint.
 type PipelineResult struct {
+	// Round is the run's place in the phase, from 1. The phase runs the
+	// rule counts in ABBA order, so each count runs once early and once
+	// late, and the order alone does not favor one count.
+	Round           int     `json:"round"`
 	Rules           int     `json:"rules"`
 	Events          int     `json:"events"`
 	Seconds         float64 `json:"seconds"`
@@ -123,11 +132,31 @@ type IsolationResult struct {
 }
 
 // LimitResult is raw JetStream on the same server: publish into a file
-// stream, relay to a second stream, and ack there.
+// stream, relay to a second stream, and ack there. Shaped is the raw
+// shaped flow, measured after it.
 type LimitResult struct {
+	Events          int           `json:"events"`
+	Seconds         float64       `json:"seconds"`
+	EventsPerSecond float64       `json:"events_per_second"`
+	Shaped          *ShapedResult `json:"shaped,omitempty"`
+}
+
+// ShapedResult is the raw shaped flow: the JetStream and HTTP work of
+// Switchyard's design for each event, with none of the services' logic.
+// Each event is stored in three streams, its record is created and then
+// read and updated in a key-value bucket, and its payload is posted to
+// a local endpoint.
+type ShapedResult struct {
 	Events          int     `json:"events"`
 	Seconds         float64 `json:"seconds"`
 	EventsPerSecond float64 `json:"events_per_second"`
+	// UpdateRetries counts record updates that met a revision other
+	// than the one read, because the create was stored after the read,
+	// and read the record again.
+	UpdateRetries int `json:"update_retries"`
+	// LateCreates counts record creates that found the updated record
+	// stored already.
+	LateCreates int `json:"late_creates"`
 }
 
 // TargetCheck compares one figure of a run with its target.
@@ -140,4 +169,37 @@ type TargetCheck struct {
 	// 1 or more always means the target is met.
 	Ratio float64 `json:"ratio"`
 	Met   bool    `json:"met"`
+	// Basis lists the measured figures the value comes from, where it
+	// is computed from more than one.
+	Basis string `json:"basis,omitempty"`
+}
+
+// Verdict returns whether the target is met and by how much, such as
+// "met, 1.26 times the target" or "NOT MET, 0.31 of the target".
+func (t TargetCheck) Verdict() string {
+	if t.Met {
+		return fmt.Sprintf("met, %.2f times the target", t.Ratio)
+	}
+	return fmt.Sprintf("NOT MET, %.2f of the target", t.Ratio)
+}
+
+// Summary returns the check in one line without the run or the basis,
+// such as "ingest requests/s 12,581, target >= 10,000: met, 1.26 times
+// the target".
+func (t TargetCheck) Summary() string {
+	return fmt.Sprintf("%s %s, target %s: %s", t.Name, number(t.Value), t.Target, t.Verdict())
+}
+
+// Share is one figure of a run over another, with no target.
+type Share struct {
+	Run   string  `json:"run"`
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Basis string  `json:"basis,omitempty"`
+}
+
+// Summary returns the share in one line without the run or the basis,
+// such as "pipeline / raw shaped flow 0.55, no target".
+func (s Share) Summary() string {
+	return fmt.Sprintf("%s %s, no target", s.Name, number(s.Value))
 }
