@@ -160,13 +160,13 @@ func shareLines(rep *Report, names ...string) string {
 	return b.String()
 }
 
-// basisNote formats the basis of a figure for a list item, with a
-// leading separator.
+// basisNote formats the basis of a figure as a sentence that ends a
+// list item.
 func basisNote(basis string) string {
 	if basis == "" {
 		return ""
 	}
-	return ". From " + basis
+	return ". From " + basis + "."
 }
 
 func number(v float64) string {

@@ -47,8 +47,8 @@ func renderPipeline(rep *Report) string {
 			"buses, and the comparisons below use the mean of each count's runs. "+
 			"The raw figures come from the JetStream limit phase. "+cpuScopes,
 		table(head, rows), notes,
-		targetLines(rep, "pipeline / raw JetStream", "many rules / few rules"),
-		shareLines(rep, "pipeline / raw shaped flow"))
+		targetLines(rep, "pipeline / raw JetStream", "many rules / few rules")+
+			shareLines(rep, "pipeline / raw shaped flow"))
 }
 
 func renderLatency(rep *Report) string {
