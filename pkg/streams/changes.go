@@ -36,6 +36,11 @@ func WatchChanges(ctx context.Context, js jetstream.JetStream, t Topology,
 	if err != nil {
 		return nil, fmt.Errorf("watch stream %s: %w", name, err)
 	}
+	// The short expiry and heartbeat of the services' consumers let
+	// the ordered consumer notice a lost server within seconds.
+	opts = append([]jetstream.PullConsumeOpt{
+		jetstream.PullExpiry(PullExpiry), jetstream.PullHeartbeat(PullHeartbeat),
+	}, opts...)
 	cc, err := consumer.Consume(func(m jetstream.Msg) { handle(m.Data()) }, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("watch stream %s: %w", name, err)
