@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -247,5 +248,28 @@ func TestJenkinsBuildTrigger(t *testing.T) {
 	}
 	if triggers[0].User != "ci" {
 		t.Errorf("trigger user = %q, want ci", triggers[0].User)
+	}
+}
+
+func TestRunStoppedDuringStartup(t *testing.T) {
+	h := newHarness(t)
+	svc, err := New(context.Background(), h.config())
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+
+	// A stop signal that arrives as Run starts ends its context before
+	// Run reads the CHANGES stream.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run() with a cancelled context = %v, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run() with a cancelled context did not return")
 	}
 }

@@ -278,13 +278,18 @@ func fetchBatch(cfg Config) int {
 
 // Run delivers tasks until ctx is cancelled. It then stops fetching,
 // returns waiting and buffered messages to the stream, and waits up to
-// ShutdownTimeout for calls in flight. It returns nil on a clean stop.
+// ShutdownTimeout for calls in flight. It returns nil on a clean stop,
+// also when ctx ends before delivering starts.
 func (s *Service) Run(ctx context.Context) error {
 	changes, err := streams.WatchChanges(ctx, s.js, s.cfg.Topology, func(data []byte) {
 		s.cache.onChange(data)
 		s.flow.onChange(data)
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// A stop during start-up is a clean stop, not a failure.
+			return nil
+		}
 		return fmt.Errorf("delivery: %w", err)
 	}
 	defer changes.Stop()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,7 +53,13 @@ func TestRunStartsAndStops(t *testing.T) {
 
 func TestRunRequiresToken(t *testing.T) {
 	t.Setenv("SWITCHYARD_INTERNAL_TOKEN", "")
-	if err := run(context.Background(), []string{"--nats-url", "nats://127.0.0.1:1"}); err == nil {
-		t.Error("run() without a token = nil, want an error")
+	// A free metrics port, because run listens before it reads the token.
+	args := []string{"--nats-url", "nats://127.0.0.1:1", "--metrics-listen", "127.0.0.1:0"}
+	err := run(context.Background(), args)
+	if err == nil {
+		t.Fatal("run() without a token = nil, want an error")
+	}
+	if !strings.Contains(err.Error(), "SWITCHYARD_INTERNAL_TOKEN") {
+		t.Errorf("run() without a token = %v, want the missing token named", err)
 	}
 }
