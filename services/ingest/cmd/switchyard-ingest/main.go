@@ -124,6 +124,10 @@ func run(ctx context.Context, args []string) error {
 		Listen:    o.listen,
 		Telemetry: obs.Telemetry,
 	})
+	if err != nil && ctx.Err() != nil {
+		// A stop signal during start-up is a clean stop, not a failure.
+		return nil
+	}
 	if err != nil {
 		return err
 	}

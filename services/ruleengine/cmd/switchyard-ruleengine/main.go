@@ -121,6 +121,10 @@ func run(ctx context.Context, args []string) error {
 		Workers:   o.workers,
 		Telemetry: obs.Telemetry,
 	})
+	if err != nil && ctx.Err() != nil {
+		// A stop signal during start-up is a clean stop, not a failure.
+		return nil
+	}
 	if err != nil {
 		return err
 	}
