@@ -107,6 +107,13 @@ func createBasicConnection(t *testing.T, client v1.ConfigServiceClient, url, pas
 
 func updatePassword(t *testing.T, client v1.ConfigServiceClient, password string) {
 	t.Helper()
+	if err := setPassword(client, password); err != nil {
+		t.Fatalf("UpdateConnection() = %v", err)
+	}
+}
+
+// setPassword updates the password of the connection "conn".
+func setPassword(client v1.ConfigServiceClient, password string) error {
 	_, err := client.UpdateConnection(context.Background(), &v1.UpdateConnectionRequest{
 		Connection: &v1.Connection{
 			Name:    "conn",
@@ -114,9 +121,7 @@ func updatePassword(t *testing.T, client v1.ConfigServiceClient, password string
 			Authorization: &v1.Connection_Basic{
 				Basic: &v1.BasicAuth{Username: "u", Password: password}},
 		}})
-	if err != nil {
-		t.Fatalf("UpdateConnection() = %v", err)
-	}
+	return err
 }
 
 // waitConnectionState polls GetConnection until the state is want.
@@ -265,5 +270,68 @@ func TestConnectionStateOfTokenEndpoint(t *testing.T) {
 	}
 	if strings.Contains(got.GetStateReason(), "very-secret") {
 		t.Errorf("state reason %q contains the client secret", got.GetStateReason())
+	}
+}
+
+func TestRejectedPasswordWaitsForBackoff(t *testing.T) {
+	h := newHarness(t)
+	client := h.startConfig()
+	e := newPasswordEndpoint("right-password")
+	srv := serve(t, retryAfterHour(e))
+	createBasicConnection(t, client, srv.URL, "wrong-password")
+	cfg := h.config()
+	cfg.Resolver = h.realResolver
+	h.start(cfg)
+
+	task := newTask("d", "ev-wrong-password")
+	h.publish(task)
+	rec := h.waitState(task, v1.DeliveryState_DELIVERY_STATE_RETRYING)
+
+	if n := len(rec.GetAttempts()); n != 1 {
+		t.Errorf("record has %d attempts, want 1: the password is unchanged in config", n)
+	}
+	if got := e.calls.Load(); got != 1 {
+		t.Errorf("endpoint got %d calls, want 1 before the backoff", got)
+	}
+}
+
+func TestPasswordUpdatedDuringCallRetriedAtOnce(t *testing.T) {
+	h := newHarness(t)
+	client := h.startConfig()
+	e := newPasswordEndpoint("new-password")
+	var updated atomic.Bool
+	updateErr := make(chan error, 1)
+	srv := serve(t, retryAfterHour(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The password changes in config while the first call runs,
+		// after delivery resolved the old one.
+		if updated.CompareAndSwap(false, true) {
+			updateErr <- setPassword(client, "new-password")
+		}
+		e.ServeHTTP(w, r)
+	})))
+	createBasicConnection(t, client, srv.URL, "old-password")
+	cfg := h.config()
+	cfg.Resolver = h.realResolver
+	h.start(cfg)
+
+	task := newTask("d", "ev-password-updated")
+	h.publish(task)
+	rec := h.waitState(task, v1.DeliveryState_DELIVERY_STATE_DELIVERED)
+	if err := <-updateErr; err != nil {
+		t.Fatalf("UpdateConnection() = %v", err)
+	}
+
+	attempts := rec.GetAttempts()
+	if len(attempts) != 2 {
+		t.Fatalf("record has %d attempts, want 2: the rejected one and one at once", len(attempts))
+	}
+	if got := attempts[0].GetStatusCode(); got != http.StatusUnauthorized {
+		t.Errorf("first attempt status = %d, want 401", got)
+	}
+	if got := attempts[1].GetStatusCode(); got != http.StatusOK {
+		t.Errorf("second attempt status = %d, want 200", got)
+	}
+	if got := e.calls.Load(); got != 2 {
+		t.Errorf("endpoint got %d calls, want 2", got)
 	}
 }

@@ -564,15 +564,16 @@ func TestRotatedCredentialResolvedAgain(t *testing.T) {
 	h := newHarness(t)
 	var accepted atomic.Value
 	accepted.Store("old")
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := serve(t, retryAfterHour(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pass, _ := r.BasicAuth(); pass != accepted.Load().(string) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-	})
+	})))
 	conn := basicConnection(v1.Network_NETWORK_PRIVATE)
 	conn.GetBasic().Password = "old"
+	conn.Revision = 1
 	h.resolver.set(destination("d", srv.URL), conn)
 	h.start(h.config())
 
@@ -584,6 +585,7 @@ func TestRotatedCredentialResolvedAgain(t *testing.T) {
 	// credential is rejected.
 	accepted.Store("new")
 	conn.GetBasic().Password = "new"
+	conn.Revision = 2
 	h.resolver.set(destination("d", srv.URL), conn)
 
 	task := newTask("d", "ev-rotated")

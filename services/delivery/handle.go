@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard-dev/switchyard/pkg/records"
 	internalv1 "github.com/switchyard-dev/switchyard/proto/switchyard/internalapi/v1"
+	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 	"github.com/switchyard-dev/switchyard/services/delivery/retry"
 )
 
@@ -78,9 +79,7 @@ func (s *Service) handle(ctx context.Context, j job) {
 		return
 	}
 	if mayOutliveAckWait(j) {
-		if err := j.msg.InProgress(); err != nil {
-			d.log.Debug("extend ack deadline failed", "error", err)
-		}
+		extendAckWait(j, d.log)
 	}
 
 	number := d.earlier.count + 1
@@ -94,7 +93,7 @@ func (s *Service) handle(ctx context.Context, j job) {
 
 	if credentialRejected(res) && d.policy.CanRetry(number) {
 		var aborted bool
-		if res, aborted = s.retryWithFreshCredentials(ctx, d, resolved, res); aborted {
+		if res, aborted = s.retryWithFreshCredentials(ctx, d, res); aborted {
 			s.flow.breakers.release(dest)
 			nak(s.log, j)
 			return
@@ -114,34 +113,74 @@ func mayOutliveAckWait(j job) bool {
 	return j.meta.NumDelivered > 1 || time.Since(j.meta.Timestamp) > extendAfter
 }
 
-// retryWithFreshCredentials makes one more attempt at once after a
-// rejected credential, which may have been rotated or revoked since it
-// was cached: it resolves the destination again and drops the cached
-// token. It returns the last attempt, and whether the service stopped
-// during the call.
+// extendAckWait restarts the ack wait of j's message.
+func extendAckWait(j job, log *slog.Logger) {
+	if err := j.msg.InProgress(); err != nil {
+		log.Debug("extend ack deadline failed", "error", err)
+	}
+}
+
+// retryWithFreshCredentials drops the rejected OAuth token and resolves
+// the destination again after a rejected credential, which may have
+// been rotated or revoked since it was cached. It makes one more
+// attempt at once when the credential changed. Otherwise the rejection stays an ordinary failed attempt,
+// retried with backoff, so that a wrong password does not cost a second
+// failed login at once. It returns the last attempt, and whether the
+// service stopped during the call.
 func (s *Service) retryWithFreshCredentials(ctx context.Context, d *delivery,
-	resolved *internalv1.ResolvedDestination, last attemptResult) (attemptResult, bool) {
-	d.log.Info("credential rejected; resolving it again",
-		"attempt", last.number, "status", last.status)
+	last attemptResult) (attemptResult, bool) {
+	// The first attempt used up to a timeout of the ack wait, and the
+	// resolve and a token request may take a while.
+	extendAckWait(d.job, d.log)
+	s.signer.Invalidate(ctx, last.connection, last.token)
 	dest := d.task.GetApiDestination()
 	s.cache.drop(ctx, dest)
-	s.signer.Invalidate(ctx, resolved.GetConnection(), last.token)
-
 	fresh, err := s.cache.get(ctx, dest)
 	if err != nil {
 		d.log.Warn("resolve destination failed", "error", err)
 		return last, ctx.Err() != nil
 	}
-	// The first attempt used up to a timeout of the ack wait.
-	if err := d.msg.InProgress(); err != nil {
-		d.log.Debug("extend ack deadline failed", "error", err)
+	changed, err := s.credentialChanged(ctx, last, fresh.GetConnection())
+	if err != nil {
+		// The next attempt requests a token again and records the error.
+		d.log.Warn("token request after a rejected token failed",
+			"connection", last.connection.GetName(), "error", err)
+		return last, ctx.Err() != nil
 	}
+	if !changed {
+		// Every task of a connection with a wrong password gets here.
+		s.throttledLogs.Log(d.spanContext(), d.log, slog.LevelInfo, "credential "+dest,
+			"credential rejected and unchanged; retrying with backoff",
+			"attempt", last.number, "status", last.status,
+			"connection", last.connection.GetName())
+		return last, false
+	}
+
+	d.log.Info("credential rejected; calling again with the updated credential",
+		"attempt", last.number, "status", last.status,
+		"connection", fresh.GetConnection().GetName())
+	extendAckWait(d.job, d.log)
 	res := s.attempt(ctx, d.task, fresh, last.number+1)
 	if ctx.Err() != nil {
 		return res, true
 	}
 	d.attempts = append(d.attempts, res)
 	return res, false
+}
+
+// credentialChanged reports whether a call with conn, just resolved,
+// would send other credentials than the rejected call in last. That is
+// so when conn is another connection or another revision, or when its
+// OAuth token endpoint issued a new token in place of the rejected one,
+// which the caller has invalidated.
+func (s *Service) credentialChanged(ctx context.Context, last attemptResult,
+	conn *v1.Connection) (bool, error) {
+	used := last.connection
+	if conn.GetName() != used.GetName() || conn.GetRevision() != used.GetRevision() {
+		return true, nil
+	}
+	client := s.clients.forNetwork(conn.GetNetwork())
+	return s.signer.TokenReplaced(ctx, conn, last.token, client)
 }
 
 func (s *Service) newDelivery(ctx context.Context, j job) *delivery {

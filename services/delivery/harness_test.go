@@ -291,6 +291,16 @@ func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	return srv
 }
 
+// retryAfterHour adds Retry-After: 3600 to every response of next. The
+// backoff retry after a 401 then comes after MaxRetryAfter, 10 min, so
+// a second call within a test is one made at once.
+func retryAfterHour(next http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		next.ServeHTTP(w, r)
+	}
+}
+
 // testLogger writes to the test log, so a failing test shows what the
 // service did.
 func testLogger(t *testing.T) *slog.Logger {

@@ -13,11 +13,13 @@ import (
 	"github.com/switchyard-dev/switchyard/services/delivery/retry"
 )
 
-// oauthEndpoint serves tok-1, tok-2, ... on /token, or tokenStatus
-// when it is set, and passes other paths to resource.
+// oauthEndpoint answers /token with tokenStatus when that is set, and
+// else with a token: fixedToken when that is set, else tok-1, tok-2, ...
+// It passes other paths to resource.
 type oauthEndpoint struct {
 	issued      atomic.Int32
 	tokenStatus atomic.Int32
+	fixedToken  string
 	resource    http.HandlerFunc
 }
 
@@ -33,8 +35,12 @@ func (e *oauthEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := e.issued.Add(1)
+	token := fmt.Sprintf("tok-%d", n)
+	if e.fixedToken != "" {
+		token = e.fixedToken
+	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":3600}`, n)
+	fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, token)
 }
 
 func oauthConnection(tokenURL string, network v1.Network) *v1.Connection {
@@ -59,7 +65,7 @@ func TestOAuthRejectedTokenReplaced(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	}}
-	srv := serve(t, e.ServeHTTP)
+	srv := serve(t, retryAfterHour(e))
 	h.resolver.set(destination("d", srv.URL+"/hook"),
 		oauthConnection(srv.URL+"/token", v1.Network_NETWORK_PRIVATE))
 	h.start(h.config())
@@ -80,6 +86,34 @@ func TestOAuthRejectedTokenReplaced(t *testing.T) {
 	}
 	if got := e.issued.Load(); got != 2 {
 		t.Errorf("token endpoint issued %d tokens, want 2: the rejected one and its replacement", got)
+	}
+}
+
+func TestOAuthSameTokenWaitsForBackoff(t *testing.T) {
+	h := newHarness(t)
+	var calls atomic.Int32
+	e := &oauthEndpoint{fixedToken: "long-lived", resource: func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+	}}
+	srv := serve(t, retryAfterHour(e))
+	h.resolver.set(destination("d", srv.URL+"/hook"),
+		oauthConnection(srv.URL+"/token", v1.Network_NETWORK_PRIVATE))
+	h.start(h.config())
+
+	task := newTask("d", "ev-same-token")
+	h.publish(task)
+	rec := h.waitState(task, v1.DeliveryState_DELIVERY_STATE_RETRYING)
+
+	if n := len(rec.GetAttempts()); n != 1 {
+		t.Errorf("record has %d attempts, want 1: the token endpoint issued the rejected token again",
+			n)
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("endpoint got %d calls, want 1 before the backoff", got)
+	}
+	if got := e.issued.Load(); got != 2 {
+		t.Errorf("token endpoint got %d requests, want 2: the first token and its refresh", got)
 	}
 }
 

@@ -55,6 +55,24 @@ func (s *Signer) Invalidate(ctx context.Context, c *v1.Connection, token string)
 	s.tokens.Invalidate(ctx, TokenKey(c), token)
 }
 
+// TokenReplaced gets the token that the next Sign of c will send, after
+// Invalidate dropped rejected, and reports whether it differs from
+// rejected. A token endpoint may issue the same token again until it
+// expires. It returns false for a connection without OAuth. The token
+// request goes through client, as in Sign.
+func (s *Signer) TokenReplaced(ctx context.Context, c *v1.Connection, rejected string,
+	client *http.Client) (bool, error) {
+	cc := c.GetOauthClientCredentials()
+	if cc == nil || rejected == "" {
+		return false, nil
+	}
+	token, err := s.tokens.Token(oauth.WithHTTPClient(ctx, client), TokenKey(c), cc)
+	if err != nil {
+		return false, err
+	}
+	return token != rejected, nil
+}
+
 // TokenKey returns the cache key of c's access token: its name and
 // revision, so that a token is never used with credentials other than
 // the ones it was issued for.

@@ -94,3 +94,63 @@ func TestSignerBasic(t *testing.T) {
 		t.Errorf("Authorization = %q, want Basic dTpw", header)
 	}
 }
+
+func TestSignerTokenReplaced(t *testing.T) {
+	srv, issued := tokenServer(t)
+	s := newTestSigner(t)
+	c := oauthConnection(srv.URL, 1)
+	token, _ := sign(t, s, c)
+
+	s.Invalidate(context.Background(), c, token)
+	replaced, err := s.TokenReplaced(context.Background(), c, token, http.DefaultClient)
+	if err != nil {
+		t.Fatalf("TokenReplaced() = %v", err)
+	}
+	if !replaced {
+		t.Error("TokenReplaced() after tok-1 was rejected = false, want true: tok-2 was issued")
+	}
+	if token, _ := sign(t, s, c); token != "tok-2" {
+		t.Errorf("Sign() after TokenReplaced = %q, want tok-2", token)
+	}
+	if got := issued.Load(); got != 2 {
+		t.Errorf("token endpoint issued %d tokens, want 2: Sign reuses the replacement", got)
+	}
+}
+
+func TestSignerTokenReplacedSameToken(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"same-token","token_type":"Bearer","expires_in":3600}`)
+	}))
+	t.Cleanup(srv.Close)
+	s := newTestSigner(t)
+	c := oauthConnection(srv.URL, 1)
+	token, _ := sign(t, s, c)
+
+	s.Invalidate(context.Background(), c, token)
+	replaced, err := s.TokenReplaced(context.Background(), c, token, http.DefaultClient)
+	if err != nil {
+		t.Fatalf("TokenReplaced() = %v", err)
+	}
+	if replaced {
+		t.Error("TokenReplaced() = true, want false: the token endpoint issued the rejected token again")
+	}
+	if got := requests.Load(); got != 2 {
+		t.Errorf("token endpoint got %d requests, want 2", got)
+	}
+}
+
+func TestSignerTokenReplacedBasic(t *testing.T) {
+	s := newTestSigner(t)
+	c := &v1.Connection{Authorization: &v1.Connection_Basic{
+		Basic: &v1.BasicAuth{Username: "u", Password: "p"}}}
+	replaced, err := s.TokenReplaced(context.Background(), c, "", http.DefaultClient)
+	if err != nil {
+		t.Errorf("TokenReplaced(basic) = %v, want no error", err)
+	}
+	if replaced {
+		t.Error("TokenReplaced(basic) = true, want false: Basic credentials have no token to replace")
+	}
+}
