@@ -85,6 +85,9 @@ func (s *Service) updateConnection(ctx context.Context, in *v1.Connection) (*v1.
 	label := connectionLabel(c.GetName())
 	next, err := s.connections.update(ctx, c.GetName(), label, in.GetRevision(),
 		func(stored *v1.Connection) (*v1.Connection, error) {
+			if err := s.checkNetworkChange(ctx, stored, c); err != nil {
+				return nil, err
+			}
 			next := proto.Clone(c).(*v1.Connection)
 			if err := s.sealSecrets(next); err != nil {
 				return nil, err

@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -40,7 +41,7 @@ func (s *Service) createDestination(
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireConnection(ctx, d.GetConnection()); err != nil {
+	if err := s.requireConnection(ctx, d); err != nil {
 		return nil, err
 	}
 
@@ -87,7 +88,7 @@ func (s *Service) updateDestination(
 	label := destinationLabel(d.GetName())
 	next, err := s.destinations.update(ctx, d.GetName(), label, in.GetRevision(),
 		func(stored *v1.ApiDestination) (*v1.ApiDestination, error) {
-			if err := s.requireConnection(ctx, d.GetConnection()); err != nil {
+			if err := s.requireConnection(ctx, d); err != nil {
 				return nil, err
 			}
 			next := proto.Clone(d).(*v1.ApiDestination)
@@ -187,37 +188,52 @@ func checkDestinationLimits(d *v1.ApiDestination) error {
 		int64(d.GetMaxConcurrency()), 0, maxConcurrency)
 }
 
-// requireConnection checks that a referenced connection exists.
+// requireConnection checks that the connection of d exists and can
+// reach the host of d's URL.
 //
 // NOTE: the check and the write are separate KV operations, because
 // JetStream KV has no multi-key transactions. A delete of the connection
 // racing with this write can leave a dangling reference, which the
 // Resolver reports as NOT_FOUND.
-func (s *Service) requireConnection(ctx context.Context, name string) error {
-	ok, err := s.connections.exists(ctx, name, connectionLabel(name))
+func (s *Service) requireConnection(ctx context.Context, d *v1.ApiDestination) error {
+	name := d.GetConnection()
+	c, err := s.connections.get(ctx, name, connectionLabel(name))
+	if errors.Is(err, ErrNotFound) {
+		return classErrorf(ErrFailedPrecondition, "connection %q not found; create it first", name)
+	}
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return classErrorf(ErrFailedPrecondition, "connection %q not found; create it first", name)
-	}
-	return nil
+	return checkDestinationNetwork(d, c)
 }
 
 // destinationsUsing returns the names of the API destinations that use
 // a connection.
 func (s *Service) destinationsUsing(ctx context.Context, connection string) ([]string, error) {
+	using, err := s.destinationsOf(ctx, connection)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(using))
+	for _, d := range using {
+		names = append(names, d.GetName())
+	}
+	return names, nil
+}
+
+// destinationsOf returns the API destinations that use a connection.
+func (s *Service) destinationsOf(ctx context.Context, connection string) ([]*v1.ApiDestination, error) {
 	all, err := s.destinations.list(ctx, ">")
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	var using []*v1.ApiDestination
 	for _, d := range all {
 		if d.GetConnection() == connection {
-			names = append(names, d.GetName())
+			using = append(using, d)
 		}
 	}
-	return names, nil
+	return using, nil
 }
 
 // wildcardSegments counts the path segments of a destination URL that

@@ -82,8 +82,11 @@ func (s *Service) attempt(ctx context.Context, task *internalv1.DeliveryTask,
 	res.status = status
 
 	res.outcome = retry.Classify(status, err, res.location)
-	if res.outcome.Code == retry.CodeTimeout {
+	switch res.outcome.Code {
+	case retry.CodeTimeout:
 		res.outcome.Reason = fmt.Sprintf("no response within %s", timeout)
+	case retry.CodeNetworkRefused:
+		res.outcome.Reason += networkFix(r.GetConnection())
 	}
 	res.outcome.Reason = redact(res.outcome.Reason, secretsOf(r.GetConnection(), res.token))
 	s.endAttempt(ctx, span, task, res)

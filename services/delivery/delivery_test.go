@@ -444,6 +444,9 @@ func TestNetworkGuard(t *testing.T) {
 			if !strings.Contains(msg, "127.0.0.1") || !strings.Contains(msg, "public") {
 				t.Errorf("record error message = %q, want the address and network named", msg)
 			}
+			if fix := "switchyard connection update conn1 --network private"; !strings.Contains(msg, fix) {
+				t.Errorf("record error message = %q, want the fix %q", msg, fix)
+			}
 		})
 	}
 }

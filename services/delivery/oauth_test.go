@@ -189,7 +189,7 @@ func TestOAuthTokenRequestGuarded(t *testing.T) {
 	if got := rec.GetErrorCode(); got != retry.CodeNetworkRefused {
 		t.Errorf("error code = %q, want %q", got, retry.CodeNetworkRefused)
 	}
-	for _, want := range []string{"127.0.0.1", "public connection"} {
+	for _, want := range []string{"127.0.0.1", "public connection", "--network private"} {
 		if !strings.Contains(rec.GetErrorMessage(), want) {
 			t.Errorf("error message = %q, want it to name %q", rec.GetErrorMessage(), want)
 		}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -31,6 +32,18 @@ func (c *clients) forNetwork(n v1.Network) *http.Client {
 		return c.private
 	}
 	return c.public
+}
+
+// networkFix returns the end of a NETWORK_REFUSED reason, which names the
+// change that lets the connection reach the address.
+func networkFix(c *v1.Connection) string {
+	if c.GetNetwork() == v1.Network_NETWORK_PRIVATE {
+		return "; cloud metadata addresses are reachable only when the delivery service " +
+			"(switchyard-delivery) runs with --allow-metadata-addresses"
+	}
+	return fmt.Sprintf("; use a public address, or, if the endpoint is "+
+		"on your private network, run: switchyard connection update %s --network private",
+		c.GetName())
 }
 
 func (c *clients) close() {
