@@ -242,7 +242,8 @@ func TestRuleTestTransformErrors(t *testing.T) {
 			name: "path value that matches nothing",
 			args: []string{"--rule", "build-on-push", "--event", eventWithData(`{}`)},
 			code: exitFailure,
-			want: "target build: path_values[0]: invalid path value: empty; the JSON path matched nothing",
+			want: "target build: path value 1 ($.data.repository.name) is empty, " +
+				"because the JSON path matched nothing",
 		},
 		{
 			name:   "missing destination",
@@ -286,7 +287,8 @@ func TestRuleTestTransformDotSegment(t *testing.T) {
 	r := c.run("rule", "test-transform", "--rule", "build-on-push", "--target", "build",
 		"--event", event)
 	r.wantCode(t, exitFailure)
-	want := `target build: path_values[0]: invalid path value: ".." is a dot segment`
+	want := `target build: path value 1 ($.data.repository.name) is "..", a dot segment ` +
+		"that would change the URL path; send events with another value there"
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr = %q, want %q, the error the rule engine gives", r.stderr, want)
 	}

@@ -46,13 +46,51 @@ var (
 // `headers["X-Ref"]`. It unwraps to one of the sentinels above.
 type FieldError struct {
 	Field string
+	// Label, when set, names the field as the user wrote it, such as
+	// `path value 1 ($.data.ref)`, and the message starts with it in
+	// place of Field.
+	Label string
 	Err   error
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+// Error returns the message. An ErrInvalidPathValue message continues
+// the sentence that Label starts (`... is empty`), so it follows a
+// space; other messages follow a colon.
+func (e *FieldError) Error() string {
+	switch {
+	case e.Label == "":
+		return e.Field + ": " + e.Err.Error()
+	case errors.Is(e.Err, ErrInvalidPathValue):
+		return e.Label + " " + e.Err.Error()
+	}
+	return e.Label + ": " + e.Err.Error()
+}
+
 func (e *FieldError) Unwrap() error { return e.Err }
 
 // fieldErrorf returns a FieldError whose Err wraps a sentinel with %w.
 func fieldErrorf(field, format string, args ...any) error {
 	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// pathValueError returns err, an error about the path value at index i
+// whose JSON path or constant is spec, as a FieldError labelled with the
+// path value's position counted from 1, as users count them.
+func pathValueError(i int, spec string, err error) *FieldError {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		err = fe.Err
+	}
+	return &FieldError{
+		Field: fmt.Sprintf("path_values[%d]", i),
+		Label: pathValueLabel(i, spec),
+		Err:   err,
+	}
+}
+
+func pathValueLabel(i int, spec string) string {
+	if isPath(spec) {
+		return fmt.Sprintf("path value %d (%s)", i+1, spec)
+	}
+	return fmt.Sprintf("path value %d (constant %q)", i+1, spec)
 }

@@ -118,11 +118,11 @@ func Request(event []byte, meta Meta, target *v1.Target) (*internalv1.RenderedRe
 
 	for i, spec := range target.GetPathValues() {
 		v, err := d.value(spec)
-		if err == nil {
-			err = checkPathValue(v)
-		}
 		if err != nil {
-			return nil, &FieldError{Field: fmt.Sprintf("path_values[%d]", i), Err: err}
+			return nil, pathValueError(i, spec, err)
+		}
+		if err := checkPathValueOf(v, spec); err != nil {
+			return nil, pathValueError(i, spec, err)
 		}
 		req.PathValues = append(req.PathValues, v)
 	}

@@ -403,11 +403,13 @@ func TestRequestRejectsUnsafePathValues(t *testing.T) {
 		spec string
 		want string
 	}{
-		{"$.data.nope", "path_values[1]: invalid path value: empty; the JSON path matched nothing"},
-		{"$.data.empty", "path_values[1]: invalid path value: empty"},
-		{"$.data.dot", `path_values[1]: invalid path value: "." is a dot segment`},
-		{"$.data.dots", `path_values[1]: invalid path value: ".." is a dot segment`},
-		{"..", `path_values[1]: invalid path value: ".." is a dot segment`},
+		{"$.data.nope", "path value 2 ($.data.nope) is empty, because the JSON path matched nothing"},
+		{"$.data.empty", "path value 2 ($.data.empty) is empty"},
+		{"$.data.dot", `path value 2 ($.data.dot) is ".", a dot segment that would change the URL path; ` +
+			"send events with another value there"},
+		{"$.data.dots", `path value 2 ($.data.dots) is "..", a dot segment`},
+		{"..", `path value 2 (constant "..") is "..", a dot segment that would change the URL path; ` +
+			"change the constant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
@@ -418,6 +420,13 @@ func TestRequestRejectsUnsafePathValues(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Request error = %q, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "path_values") {
+				t.Errorf("Request error = %q names the proto field, want the path value", err)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != "path_values[1]" {
+				t.Errorf("Request error = %#v, want a FieldError for path_values[1]", err)
 			}
 		})
 	}

@@ -55,7 +55,7 @@ var sampleKinds = []struct {
 func ValidateTarget(t *v1.Target) error {
 	for i, spec := range t.GetPathValues() {
 		if err := checkPathValueSpec(fmt.Sprintf("path_values[%d]", i), spec); err != nil {
-			return err
+			return pathValueError(i, spec, err)
 		}
 	}
 	for _, name := range sortedKeys(t.GetHeaders()) {
@@ -94,7 +94,7 @@ func checkPathValueSpec(field, spec string) error {
 	if isPath(spec) || spec == "" {
 		return nil
 	}
-	if err := checkPathValue(spec); err != nil {
+	if err := checkPathValueOf(spec, spec); err != nil {
 		return &FieldError{Field: field, Err: err}
 	}
 	return nil

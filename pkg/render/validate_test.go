@@ -79,6 +79,8 @@ func TestValidateTargetRejects(t *testing.T) {
 		target    *v1.Target
 		want      error
 		wantField string
+		// wantLabel starts the message when it differs from wantField.
+		wantLabel string
 		wantText  string
 	}{
 		{
@@ -86,6 +88,7 @@ func TestValidateTargetRejects(t *testing.T) {
 			target:    &v1.Target{PathValues: []string{"job", "$.data..name"}},
 			want:      ErrInvalidPath,
 			wantField: "path_values[1]",
+			wantLabel: "path value 2 ($.data..name): ",
 			wantText:  "recursive descent",
 		},
 		{
@@ -93,6 +96,7 @@ func TestValidateTargetRejects(t *testing.T) {
 			target:    &v1.Target{PathValues: []string{"job", ".."}},
 			want:      ErrInvalidPathValue,
 			wantField: "path_values[1]",
+			wantLabel: `path value 2 (constant "..") is `,
 			wantText:  "dot segment",
 		},
 		{
@@ -291,8 +295,12 @@ func TestValidateTargetRejects(t *testing.T) {
 			if fe.Field != tt.wantField {
 				t.Errorf("field = %q, want %q", fe.Field, tt.wantField)
 			}
-			if !strings.HasPrefix(err.Error(), tt.wantField+": ") {
-				t.Errorf("error = %q, want it to start with %q", err, tt.wantField+": ")
+			prefix := tt.wantField + ": "
+			if tt.wantLabel != "" {
+				prefix = tt.wantLabel
+			}
+			if !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("error = %q, want it to start with %q", err, prefix)
 			}
 			if !strings.Contains(err.Error(), tt.wantText) {
 				t.Errorf("error = %q, want it to contain %q", err, tt.wantText)

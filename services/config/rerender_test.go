@@ -28,7 +28,7 @@ func unrenderedLetter(eventID, targetID, data string) *internalv1.DeadLetter {
 				`","source":"ci","type":"t","data":` + data + `}`),
 		},
 		ErrorCode:    tasks.CodeRenderFailed,
-		ErrorMessage: `path_values[0]: invalid path value: ".." is a dot segment`,
+		ErrorMessage: `path value 1 ($.data.job) is "..", a dot segment that would change the URL path`,
 	}
 }
 
@@ -72,7 +72,7 @@ func TestRedriveRendersAfterRuleUpdate(t *testing.T) {
 	// stays.
 	resp := h.redriveIDs(t, id)
 	wantSkipped(t, resp, id, "rendering the request failed again",
-		`".." is a dot segment`, "switchyard rule update")
+		`path value 1 ($.data.job) is "..", a dot segment`, "switchyard rule update")
 	if got := h.listIDs(t, &v1.ListDeadLettersRequest{}); len(got) != 1 {
 		t.Errorf("dead letters after the skipped redrive = %v, want [%s]", got, id)
 	}

@@ -128,7 +128,10 @@ func checkRendering(field string, t *v1.Target) error {
 		return nil
 	}
 	var fe *render.FieldError
-	if errors.As(err, &fe) {
+	switch {
+	case errors.As(err, &fe) && fe.Label != "":
+		return invalidf(field+"."+fe.Field, "%v", fe)
+	case fe != nil:
 		return invalidf(field+"."+fe.Field, "%s: %v", renderedNoun(fe.Field), fe.Err)
 	}
 	return invalidf(field, "the target is invalid: %v", err)
@@ -140,8 +143,6 @@ func renderedNoun(field string) string {
 	prefix, rest, _ := strings.Cut(field, "[")
 	key, _, _ := strings.Cut(rest, "]")
 	switch {
-	case prefix == "path_values":
-		return "path value " + key
 	case prefix == "headers":
 		return "the target header " + key
 	case prefix == "query":

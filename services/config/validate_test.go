@@ -206,6 +206,12 @@ func TestValidation(t *testing.T) {
 		{"too many path values", newRule(func(r *v1.Rule) {
 			r.Targets[0].PathValues = []string{"a", "b"}
 		}), codes.InvalidArgument, []string{"rule.targets[0].path_values", "2 path values"}},
+		{"dot segment path value", newRule(func(r *v1.Rule) { r.Targets[0].PathValues = []string{".."} }),
+			codes.InvalidArgument, []string{"rule.targets[0].path_values[0]: " +
+				`path value 1 (constant "..") is "..", a dot segment`}},
+		{"invalid path value path", newRule(func(r *v1.Rule) { r.Targets[0].PathValues = []string{"$.a..b"} }),
+			codes.InvalidArgument, []string{"rule.targets[0].path_values[0]: path value 1 ($.a..b): " +
+				"invalid JSON path"}},
 		{"unknown rule state", newRule(func(r *v1.Rule) { r.State = 7 }),
 			codes.InvalidArgument, []string{"rule.state", "7"}},
 		{"bad header name", newRule(func(r *v1.Rule) { r.Targets[0].Headers = map[string]string{"a b": "x"} }),

@@ -300,7 +300,7 @@ func TestDotSegmentPathValueRejected(t *testing.T) {
 	if dl.GetErrorCode() != retry.CodeConfigError {
 		t.Errorf("dead letter code = %q, want %q", dl.GetErrorCode(), retry.CodeConfigError)
 	}
-	if !strings.Contains(dl.GetErrorMessage(), `".." is a dot segment`) {
+	if !strings.Contains(dl.GetErrorMessage(), `path value 1 is "..", a dot segment`) {
 		t.Errorf("dead letter message = %q, want the dot segment named", dl.GetErrorMessage())
 	}
 	if got := calls.Load(); got != 0 {

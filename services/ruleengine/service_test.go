@@ -407,8 +407,9 @@ func TestRenderFailureDeadLettered(t *testing.T) {
 	if got := dl.GetAttempts(); got != 0 {
 		t.Errorf("dead letter attempts = %d, want 0", got)
 	}
-	if got := dl.GetErrorMessage(); !strings.Contains(got, `".." is a dot segment`) {
-		t.Errorf("dead letter error message = %q, want it to name the dot segment", got)
+	want := `path value 1 (constant "..") is "..", a dot segment`
+	if got := dl.GetErrorMessage(); !strings.Contains(got, want) {
+		t.Errorf("dead letter error message = %q, want it to contain %q", got, want)
 	}
 	task := dl.GetTask()
 	if task.GetRule() != "build" || task.GetTargetId() != "dots" || task.GetApiDestination() != "jenkins" {
