@@ -37,6 +37,12 @@ var attributeFlags = map[string]string{
 // reworded message may leave the error without a flag.
 var attributeName = regexp.MustCompile(`(?:attribute|extension) "([a-z0-9_]+)"|"([a-z0-9_]+)" attribute`)
 
+// binaryModeHeader matches the note in an ingest error message that
+// names the header of an attribute in binary mode, as in "(ce-source in
+// binary mode)". events put sends structured mode only, so the note
+// would mislead its users.
+var binaryModeHeader = regexp.MustCompile(` ?\(ce-[a-z0-9]+ in binary mode\)`)
+
 // rejectedEvent returns the error for an entry that ingest rejected. An
 // event that is invalid as sent is a usage error that names the flag
 // which set the attribute at fault, where one did.
@@ -46,10 +52,11 @@ func rejectedEvent(entry ingestEntry, fs *pflag.FlagSet) error {
 	default:
 		return fmt.Errorf("event rejected: %s: %s", orDash(entry.ErrorCode), entry.ErrorMessage)
 	}
+	message := binaryModeHeader.ReplaceAllString(entry.ErrorMessage, "")
 	if flag := rejectedFlag(entry, fs); flag != "" {
-		return usagef("invalid %s: %s (%s)", flag, entry.ErrorMessage, entry.ErrorCode)
+		return usagef("invalid %s: %s (%s)", flag, message, entry.ErrorCode)
 	}
-	return usagef("event rejected: %s: %s", entry.ErrorCode, entry.ErrorMessage)
+	return usagef("event rejected: %s: %s", entry.ErrorCode, message)
 }
 
 // rejectedFlag names the flag that set what entry's error is about: the

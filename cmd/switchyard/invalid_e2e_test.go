@@ -128,9 +128,15 @@ func TestEventsPutRejectionNamesFlag(t *testing.T) {
 	runRejected(t, c, []rejectedRun{
 		{"empty type", []string{"events", "put", "--type", "", "--source", "s"},
 			[]string{`error: invalid --type: the event has no "type" attribute`, "(MissingAttribute)"}},
-		// The message of this rejection names no attribute, so no flag.
 		{"empty source", []string{"events", "put", "--type", "t", "--source", ""},
-			[]string{`error: invalid --source: the event has no "source" attribute`, "(MissingAttribute)"}},
+			[]string{`error: invalid --source: the event has no "source" attribute; set it to`,
+				"(MissingAttribute)"}},
+		{"source with space", []string{"events", "put", "--type", "t", "--source", "/x y"},
+			[]string{`error: invalid --source: attribute "source" is "/x y", not a valid URI-reference`,
+				`percent-encode it, as in "/x%20y"`, "(InvalidAttribute)"}},
+		{"source unclosed IPv6 host", []string{"events", "put", "--type", "t", "--source", "http://[::1"},
+			[]string{`error: invalid --source: attribute "source" is "http://[::1"`,
+				"missing ']' in host", "(InvalidAttribute)"}},
 		{"blank source", []string{"events", "put", "--type", "t", "--source", " "},
 			[]string{"error: invalid --source:", "(MissingAttribute)"}},
 		{"source from event", []string{"events", "put", "--type", "t",
@@ -142,6 +148,16 @@ func TestEventsPutRejectionNamesFlag(t *testing.T) {
 		{"bus name", []string{"events", "put", "--bus", "a.b", "--type", "t", "--source", "s"},
 			[]string{"error: invalid --bus:", "(InvalidBusName)"}},
 	})
+
+	// events put sends structured mode only, so the note about the
+	// binary-mode header that ingest adds is left out.
+	for _, source := range []string{"", " "} {
+		r := c.run("events", "put", "--type", "t", "--source", source)
+		if strings.Contains(r.stderr, "binary mode") || strings.Contains(r.stderr, "ce-source") {
+			t.Errorf("events put --source %q: stderr = %q, want no binary-mode header named",
+				source, r.stderr)
+		}
+	}
 
 	// A valid event still goes through.
 	r := c.run("events", "put", "--type", "t", "--source", "s")

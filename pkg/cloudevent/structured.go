@@ -41,7 +41,7 @@ func DecodeStructured(raw []byte) (*event.Event, *Error) {
 	if e := checkSpecVersion(attrs); e != nil {
 		return nil, e
 	}
-	if e := checkBlankSource(attrs); e != nil {
+	if e := checkSource(attrs); e != nil {
 		return nil, e
 	}
 
@@ -137,10 +137,10 @@ func checkEncodedValues(attrs map[string]json.RawMessage) *Error {
 	return nil
 }
 
-// checkBlankSource rejects a source of only whitespace. The SDK would
-// percent-encode it (" " becomes "%20"), and Complete would no longer
-// see that it is blank.
-func checkBlankSource(attrs map[string]json.RawMessage) *Error {
+// checkSource rejects a source of only whitespace, and one that is not
+// a URI-reference. The SDK would percent-encode either (" " becomes
+// "%20"), and Complete would no longer see that it is blank.
+func checkSource(attrs map[string]json.RawMessage) *Error {
 	raw, ok := attrs["source"]
 	if !ok {
 		return nil
@@ -150,7 +150,7 @@ func checkBlankSource(attrs map[string]json.RawMessage) *Error {
 	if strings.TrimSpace(source) == "" {
 		return missingSource()
 	}
-	return nil
+	return CheckSource(`attribute "source"`, source)
 }
 
 func checkExtension(name string, value json.RawMessage) *Error {

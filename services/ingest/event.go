@@ -178,6 +178,9 @@ func decodeBinary(header http.Header, body []byte) (*event.Event, *failure) {
 		return nil, fail(CodeInvalidAttribute,
 			`header "ce-" names no attribute; remove it or name the extension, as in "ce-myext"`)
 	}
+	if f := cloudevent.CheckSource(`header "ce-source"`, header.Get("Ce-Source")); f != nil {
+		return nil, f
+	}
 	if value := header.Get("Ce-Time"); value != "" {
 		if _, err := types.ParseTime(value); err != nil {
 			return nil, cloudevent.InvalidTime(`header "ce-time"`, value)
