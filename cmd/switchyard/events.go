@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/switchyard-dev/switchyard/pkg/cloudevent"
 )
 
 // maxIngestResponse is the max number of response bytes read from ingest.
@@ -108,8 +110,15 @@ func (f *eventFlags) build(a *app, fs *pflag.FlagSet) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if kind := cloudevent.JSONKind(raw); kind != "an object" {
+			return nil, usagef("%s must be one JSON object, got %s",
+				describeSource("event", f.event), kind)
+		}
+		if e := cloudevent.CheckNumbers(raw, "$"); e != nil {
+			return nil, usagef("invalid %s: %s", describeSource("event", f.event), e.Message)
+		}
 		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, usagef("invalid %s: not a JSON object: %v", describeSource("event", f.event), err)
+			return nil, usagef("invalid %s: %v", describeSource("event", f.event), err)
 		}
 	}
 
@@ -160,6 +169,9 @@ func (f *eventFlags) setData(a *app, fs *pflag.FlagSet, ev map[string]json.RawMe
 		data, err := a.readJSON("data", f.data)
 		if err != nil {
 			return usagef("%v (the data content type is %s)", err, contentType)
+		}
+		if e := cloudevent.CheckNumbers(data, "$.data"); e != nil {
+			return usagef("invalid %s: %s", describeSource("data", f.data), e.Message)
 		}
 		ev["data"] = data
 		return nil

@@ -207,7 +207,16 @@ func TestEventsPutInvalid(t *testing.T) {
 			"invalid --data (file " + bad + "): not valid JSON"},
 		{"inline data not JSON", []string{"--type", "t", "--source", "s", "--data", "{"},
 			"the data content type is application/json"},
-		{"event not object", []string{"--event", "[1]"}, "not a JSON object"},
+		{"event array", []string{"--event", `[{"type":"t","source":"s"}]`},
+			"--event must be one JSON object, got an array"},
+		{"event null", []string{"--type", "t", "--source", "s", "--event", "null"},
+			"--event must be one JSON object, got null"},
+		{"event string", []string{"--event", `"e"`}, "--event must be one JSON object, got a string"},
+		{"event number out of range", []string{"--event",
+			`{"specversion":"1.0","type":"t","source":"s","data":{"n":[1e400]}}`},
+			"invalid --event: the number 1e400 at $.data.n[0] is out of the range of a 64-bit float"},
+		{"data number out of range", []string{"--type", "t", "--source", "s", "--data", `{"n":1e400}`},
+			"invalid --data: the number 1e400 at $.data.n is out of the range of a 64-bit float"},
 		{"missing file", []string{"--type", "t", "--source", "s", "--data", "@" + dir + "/none"},
 			"no such file"},
 	}
@@ -220,6 +229,9 @@ func TestEventsPutInvalid(t *testing.T) {
 			r.wantCode(t, exitUsage)
 			if !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("stderr = %q, want %q", r.stderr, tt.want)
+			}
+			if strings.Contains(r.stderr, "Go value") {
+				t.Errorf("stderr = %q names a Go type", r.stderr)
 			}
 			if ing.event != nil {
 				t.Errorf("ingest got %v, want no request", ing.event)

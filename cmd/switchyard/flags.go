@@ -96,6 +96,11 @@ func checkJSON(data []byte) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return fmt.Errorf("it is empty")
 	}
+	// json.Valid accepts numbers of any size, such as 1e400, which are
+	// valid JSON. Unmarshal then only runs to describe a syntax error.
+	if json.Valid(data) {
+		return nil
+	}
 	var v any
 	return json.Unmarshal(data, &v)
 }

@@ -48,11 +48,55 @@ func outOfRangeError(raw []byte) *Error {
 	if err := ParseSafely(func() error { return ev.UnmarshalJSON(zeroNumbers(raw, numbers)) }); err != nil {
 		return nil
 	}
-	first := numbers[0]
+	return numberError(numbers[0], "$")
+}
+
+// CheckNumbers returns a MalformedEvent error that names the first
+// number in the JSON text raw that a 64-bit float cannot hold, such as
+// 1e400, and its JSON path, which starts with root in place of "$". It
+// returns nil when raw has no such number or is not valid JSON.
+//
+// A root such as "$.data" names a number in data checked on its own by
+// its path in the event.
+func CheckNumbers(raw []byte, root string) *Error {
+	numbers := outOfRangeNumbers(raw)
+	if len(numbers) == 0 {
+		return nil
+	}
+	return numberError(numbers[0], root)
+}
+
+func numberError(n numberAt, root string) *Error {
 	return Errorf(CodeMalformedEvent,
 		"the number %s at %s is out of the range of a 64-bit float (about ±1.8e308); "+
 			"send it as a JSON string, or in other units that bring it into range",
-		shortNumber(first.literal), first.path)
+		shortNumber(n.literal), root+strings.TrimPrefix(n.path, "$"))
+}
+
+// JSONKind names the kind of the JSON value that raw starts with, with
+// its article, such as "an array" or "null", for messages that say what
+// was sent instead of the expected kind. It looks at the first byte
+// only, so raw should be valid JSON.
+func JSONKind(raw []byte) string {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 {
+		return "nothing"
+	}
+	switch c := trimmed[0]; {
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == '"':
+		return "a string"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || '0' <= c && c <= '9':
+		return "a number"
+	}
+	return "not JSON"
 }
 
 // zeroNumbers returns a copy of raw with each of numbers replaced by 0.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -151,10 +152,17 @@ func newEntry(ev *event.Event, f *failure, now time.Time) entry {
 // so one bad entry fails alone.
 func decodeBatch(body []byte) ([]json.RawMessage, *failure) {
 	var raws []json.RawMessage
-	if err := json.Unmarshal(body, &raws); err != nil {
+	err := json.Unmarshal(body, &raws)
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &syntaxErr):
 		return nil, fail(CodeMalformedEvent,
-			"the batch is not a JSON array of events: %v; send a JSON array of CloudEvents objects",
-			err)
+			"the batch is not valid JSON: %v (at byte %d); send a JSON array of CloudEvents objects",
+			syntaxErr, syntaxErr.Offset)
+	case err != nil:
+		return nil, fail(CodeMalformedEvent,
+			"the batch is %s, not an array; send a JSON array of CloudEvents objects, or one "+
+				"event with Content-Type %s", cloudevent.JSONKind(body), mediaStructured)
 	}
 	if len(raws) == 0 {
 		return nil, fail(CodeMalformedEvent,

@@ -390,6 +390,10 @@ func TestPutEventsRejects(t *testing.T) {
 		{"batch malformed", "", contentType(mediaBatch),
 			fmt.Appendf(nil, "[%s,{", mustJSON(t, sampleEvent("b"))),
 			400, CodeMalformedEvent, "JSON array"},
+		{"batch is an object", "", contentType(mediaBatch), mustJSON(t, sampleEvent("o")),
+			400, CodeMalformedEvent, "the batch is an object, not an array; send a JSON array"},
+		{"batch is a string", "", contentType(mediaBatch), []byte(`"events"`),
+			400, CodeMalformedEvent, "the batch is a string, not an array"},
 		{"batch empty", "", contentType(mediaBatch), []byte(`[]`),
 			400, CodeMalformedEvent, "empty"},
 		{"batch too many", "", contentType(mediaBatch), mustJSON(t, tooMany),
@@ -414,6 +418,9 @@ func TestPutEventsRejects(t *testing.T) {
 			}
 			if !strings.Contains(resp.ErrorMessage, tt.wantText) {
 				t.Errorf("error_message = %q, want it to contain %q", resp.ErrorMessage, tt.wantText)
+			}
+			if strings.Contains(resp.ErrorMessage, "Go value") {
+				t.Errorf("error_message = %q names a Go type", resp.ErrorMessage)
 			}
 		})
 	}
