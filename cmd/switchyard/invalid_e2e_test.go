@@ -51,6 +51,8 @@ func TestConfigRejectionNamesFlag(t *testing.T) {
 		"--connection", "hook").wantCode(t, exitOK)
 	c.run("destination", "create", "keyed", "--url", "http://127.0.0.1:9/keyed",
 		"--connection", "keyed").wantCode(t, exitOK)
+	c.run("connection", "create", "pub", "--auth", "basic", "--username", "u",
+		"--password-env", "TOKEN").wantCode(t, exitOK)
 
 	long := strings.Repeat("d", 513)
 	pattern := `{"source":["ci"]}`
@@ -63,6 +65,14 @@ func TestConfigRejectionNamesFlag(t *testing.T) {
 			[]string{"error: invalid --url: the destination URL", `scheme "ftp"`}},
 		{"url on update", []string{"destination", "update", "hook", "--url", "http://127.0.0.1:9/#x"},
 			[]string{"error: invalid --url:"}},
+		{"loopback url on public connection", []string{"destination", "create", "d-pub",
+			"--url", "http://127.0.0.1:8099/ok", "--connection", "pub"},
+			[]string{"error: invalid --url: the destination URL host 127.0.0.1 is a loopback address",
+				"switchyard connection update pub --network private"}},
+		{"public network with loopback destination", []string{"connection", "update", "hook",
+			"--network", "public"},
+			[]string{`error: invalid --network: connection "hook" cannot move to the public network`,
+				`API destination "hook"`, "127.0.0.1"}},
 		{"destination description", []string{"destination", "create", "d2", "--connection", "hook",
 			"--url", "http://127.0.0.1:9/x", "--description", long},
 			[]string{"error: invalid --description: the description of the API destination has 513 characters"}},

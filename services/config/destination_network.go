@@ -22,7 +22,7 @@ func checkDestinationNetwork(d *v1.ApiDestination, c *v1.Connection) error {
 	if kind == "" {
 		return nil
 	}
-	return classErrorf(ErrFailedPrecondition,
+	return invalidf(destinationsField+".url",
 		"the destination URL host %s is a %s, which connection %q cannot reach on the "+
 			"public network; use a public address, or, if the endpoint is on your private "+
 			"network, run: switchyard connection update %s --network private",
@@ -38,7 +38,7 @@ func checkConnectionDestinations(c *v1.Connection, destinations []*v1.ApiDestina
 		if kind == "" {
 			continue
 		}
-		return classErrorf(ErrFailedPrecondition,
+		return invalidf("connection.network",
 			"connection %q cannot move to the public network: its API destination %q has "+
 				"the URL host %s, a %s; keep the connection private (--network private), or "+
 				"point the destination at a public address with: switchyard destination "+

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
@@ -29,8 +30,9 @@ func TestDestinationNetworkOnCreate(t *testing.T) {
 			_, err := h.api.CreateApiDestination(ctx, &v1.CreateApiDestinationRequest{
 				ApiDestination: destination("d-pub", "pub", tt.url),
 			})
-			wantCode(t, err, codes.FailedPrecondition, tt.host, tt.kind, `connection "pub"`,
+			wantCode(t, err, codes.InvalidArgument, tt.host, tt.kind, `connection "pub"`,
 				"switchyard connection update pub --network private")
+			wantField(t, err, "api_destination.url")
 		})
 	}
 
@@ -63,7 +65,7 @@ func TestDestinationNetworkOnUpdate(t *testing.T) {
 	next := destination("d", "pub", "http://192.168.0.5/hook")
 	next.Revision = created.GetRevision()
 	_, err = h.api.UpdateApiDestination(ctx, &v1.UpdateApiDestinationRequest{ApiDestination: next})
-	wantCode(t, err, codes.FailedPrecondition, "192.168.0.5", "private address",
+	wantCode(t, err, codes.InvalidArgument, "192.168.0.5", "private address",
 		"switchyard connection update pub --network private")
 }
 
@@ -83,12 +85,23 @@ func TestConnectionNetworkChange(t *testing.T) {
 	public.Network = v1.Network_NETWORK_PUBLIC
 	public.Revision = stored.GetRevision()
 	_, err = h.api.UpdateConnection(ctx, &v1.UpdateConnectionRequest{Connection: public})
-	wantCode(t, err, codes.FailedPrecondition, `connection "lan"`, `API destination "d-local"`,
+	wantCode(t, err, codes.InvalidArgument, `connection "lan"`, `API destination "d-local"`,
 		"127.0.0.1", "loopback address", "--network private", "switchyard destination update d-local")
+	wantField(t, err, "connection.network")
 
 	// An update that keeps the network private still passes.
 	conn.Revision = stored.GetRevision()
 	conn.Description = "build machines"
 	_, err = h.api.UpdateConnection(ctx, &v1.UpdateConnectionRequest{Connection: conn})
 	mustOK(t, err)
+}
+
+// wantField checks that err is a status whose field violation is about
+// field.
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	st, _ := status.FromError(err)
+	if got := violation(t, st).GetField(); got != field {
+		t.Errorf("field violation = %q, want %q", got, field)
+	}
 }

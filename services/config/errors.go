@@ -14,8 +14,9 @@ import (
 // error returned by an operation wraps at most one of them, and
 // grpcError maps it to its gRPC status code.
 var (
-	// ErrInvalidArgument marks a request that no stored state makes
-	// valid, such as a malformed URL or name.
+	// ErrInvalidArgument marks a request with a value that is invalid
+	// as given, such as a malformed URL or name, or a destination URL
+	// that the network of its connection cannot reach.
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrNotFound marks a request for an object that does not exist.
 	ErrNotFound = errors.New("not found")
