@@ -122,9 +122,11 @@ func TestConfigRejectionNamesFlag(t *testing.T) {
 		{"target max attempts", []string{"rule", "create", "r2", "--pattern", pattern,
 			"--target", "hook", "--max-attempts", "186"},
 			[]string{"error: invalid --max-attempts:"}},
+		// The CLI runs the config service's rendering checks itself, so
+		// this one fails before the call.
 		{"target template variable", []string{"rule", "create", "r2", "--pattern", pattern,
 			"--target", "hook", "--input-template", `{"ref": <ref>}`, "--template-var", "ref=$.data..ref"},
-			[]string{"error: invalid --template-var:"}},
+			[]string{`error: invalid --template-var "ref": invalid JSON path "$.data..ref"`}},
 		{"rule description", []string{"rule", "create", "r2", "--pattern", pattern,
 			"--target", "hook", "--description", long},
 			[]string{"error: invalid --description: the description of the rule"}},

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,11 +16,16 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/switchyard-dev/switchyard/pkg/pattern"
+	"github.com/switchyard-dev/switchyard/pkg/render"
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
 // maxTargets is the number of targets a rule may have at most.
 const maxTargets = 5
+
+// defaultMaxAttempts is the number of retries after the first attempt
+// that a target without a retry policy gets.
+const defaultMaxAttempts = 185
 
 // ruleFlags are the flags of rule create and update.
 type ruleFlags struct {
@@ -79,8 +87,10 @@ func (f *ruleFlags) register(fs *pflag.FlagSet, update bool) {
 		"target: form field NAME=TEMPLATE whose value is a JSON template, such as Jenkins' "+
 			"json field of /build (repeatable)")
 	fs.StringVar(&f.contentType, "content-type", "",
-		"target: request content type (default application/json)")
-	fs.Int32Var(&f.maxAttempts, "max-attempts", 185, "target: retries after the first attempt, 0 to 185")
+		"target: request content type (default application/json, or "+
+			"application/x-www-form-urlencoded with --form-field or --form-json-field)")
+	fs.Int32Var(&f.maxAttempts, "max-attempts", defaultMaxAttempts,
+		"target: retries after the first attempt, 0 to 185, so 2 allows 3 attempts in all")
 	fs.DurationVar(&f.maxAge, "max-age", 24*time.Hour,
 		"target: retry an event until it is this old, 1m to 24h")
 	fs.DurationVar(&f.backoffBase, "backoff-base", time.Second,
@@ -114,7 +124,43 @@ func (f *ruleFlags) apply(a *app, fs *pflag.FlagSet, r *v1.Rule) error {
 		}
 		r.Targets = targets
 	}
-	return f.applyTargetOptions(a, fs, r.GetTargets())
+	if err := f.applyTargetOptions(a, fs, r.GetTargets()); err != nil {
+		return err
+	}
+	return checkRendering(r.GetTargets())
+}
+
+// checkRendering runs the rendering checks that the config service runs
+// on write, so that an invalid template or path fails before the call,
+// with the flag that set it named once.
+func checkRendering(targets []*v1.Target) error {
+	for _, t := range targets {
+		err := render.ValidateTarget(t)
+		var fe *render.FieldError
+		if errors.As(err, &fe) {
+			return usagef("invalid %s: %v", renderedFlag(fe.Field), fe.Err)
+		}
+		if err != nil {
+			return usagef("invalid target %s: %v", t.GetId(), err)
+		}
+	}
+	return nil
+}
+
+// renderedFlag names the flag that sets a target field of a
+// render.FieldError, such as --target-header "X-Ref" for
+// headers["X-Ref"], or --path-value (number 1) for path_values[0].
+func renderedFlag(field string) string {
+	flag := flagOf(ruleFieldFlag, "rule.targets."+field)
+	start, end := strings.LastIndexByte(field, '['), strings.LastIndexByte(field, ']')
+	if start < 0 || end < start {
+		return flag
+	}
+	key := field[start+1 : end]
+	if i, err := strconv.Atoi(key); err == nil {
+		return fmt.Sprintf("%s (number %d)", flag, i+1)
+	}
+	return flag + " " + key
 }
 
 // readPattern reads and validates an event pattern, returning it as
@@ -391,18 +437,29 @@ func targetFields(t table, target *v1.Target) {
 		t.field("  query", k+"="+target.GetQuery()[k])
 	}
 	t.field("  input", inputText(target.GetInput()))
+	// The default depends on the input: a form body is sent as a form.
 	t.field("  content type", orDefault(target.GetContentType(),
-		target.GetContentType() == "", "application/json"))
+		target.GetContentType() == "", render.ContentType(target)))
 
 	p := target.GetRetryPolicy()
-	noAttempts := p == nil || p.MaxAttempts == nil
-	t.field("  max attempts", orDefault(itoa(p.GetMaxAttempts()), noAttempts, "185"))
+	noRetries := p == nil || p.MaxAttempts == nil
+	t.field("  retries", orDefault(retriesText(p.GetMaxAttempts()), noRetries,
+		retriesText(defaultMaxAttempts)))
 	maxAge := p.GetMaxEventAge()
 	t.field("  max age", orDefault(formatDuration(maxAge), maxAge == nil, "24h"))
 	base, maxDelay := p.GetBackoffBase(), p.GetBackoffMax()
 	t.field("  backoff base", orDefault(formatDuration(base), base == nil, "1s"))
 	t.field("  backoff max", orDefault(formatDuration(maxDelay), maxDelay == nil, "5m"))
 	t.field("  dead letter", onOffText(target.DeadLetter == nil || target.GetDeadLetter()))
+}
+
+// retriesText describes a retry policy's max attempts, which counts the
+// retries after the first attempt, not the attempts.
+func retriesText(maxAttempts int32) string {
+	if maxAttempts == 0 {
+		return "none, only the first attempt"
+	}
+	return "up to " + itoa(maxAttempts) + " after the first attempt"
 }
 
 func inputText(in *v1.Input) string {

@@ -198,7 +198,8 @@ func TestRuleGetDefaultBus(t *testing.T) {
 
 	r = c.run("rule", "get", "build", "--bus", "ci")
 	r.wantCode(t, exitOK)
-	for _, want := range []string{`{"source":["git"]}`, "target:", "whole event (default)", "185 (default)"} {
+	for _, want := range []string{`{"source":["git"]}`, "target:", "whole event (default)",
+		"up to 185 after the first attempt (default)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout = %q, want %q", r.stdout, want)
 		}
@@ -237,5 +238,95 @@ func TestRuleDelete(t *testing.T) {
 	}
 	if got, want := r.stdout, "deleted rule default/build\n"; got != want {
 		t.Errorf("stdout = %q, want %q", got, want)
+	}
+}
+
+func TestRuleTextShowsRetriesAfterFirst(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"two", []string{"--max-attempts", "2"}, "retries:       up to 2 after the first attempt\n"},
+		{"zero", []string{"--max-attempts", "0"}, "retries:       none, only the first attempt\n"},
+		{"default", nil, "retries:       up to 185 after the first attempt (default)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCLI(t, &fakeConfig{})
+			args := append([]string{"rule", "create", "r", "--pattern", `{"type":["a"]}`,
+				"--target", "hook"}, tt.args...)
+			r := c.run(args...)
+			r.wantCode(t, exitOK)
+
+			if !strings.Contains(r.stdout, tt.want) {
+				t.Errorf("stdout = %q, want %q", r.stdout, tt.want)
+			}
+			if strings.Contains(r.stdout, "max attempts") {
+				t.Errorf("stdout = %q, want no \"max attempts\" line", r.stdout)
+			}
+		})
+	}
+
+	help := newCLI(t, &fakeConfig{}).run("rule", "create", "--help")
+	help.wantCode(t, exitOK)
+	if !strings.Contains(help.stdout, "retries after the first attempt, 0 to 185, so 2 allows 3 attempts") {
+		t.Errorf("rule create --help does not explain --max-attempts:\n%s", help.stdout)
+	}
+}
+
+func TestRuleTextShowsFormContentType(t *testing.T) {
+	c := newCLI(t, &fakeConfig{})
+
+	r := c.run("rule", "create", "r-form", "--pattern", `{"type":["a"]}`, "--target", "hook",
+		"--form-field", "BRANCH=$.data.ref", "--form-json-field", `json={"ref":"<ref>"}`,
+		"--template-var", "ref=$.data.ref")
+	r.wantCode(t, exitOK)
+	want := "content type:  application/x-www-form-urlencoded (default)\n"
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("stdout = %q, want %q", r.stdout, want)
+	}
+
+	r = c.run("rule", "create", "r-json", "--pattern", `{"type":["a"]}`, "--target", "hook")
+	r.wantCode(t, exitOK)
+	if want := "content type:  application/json (default)\n"; !strings.Contains(r.stdout, want) {
+		t.Errorf("stdout = %q, want %q", r.stdout, want)
+	}
+}
+
+func TestRuleCreateChecksRenderingLocally(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"template not JSON", []string{"--input-template", `{"x": <v}`, "--template-var", "v=$.data.x"},
+			"error: invalid --input-template: not valid JSON when the variables are strings"},
+		{"unknown variable", []string{"--input-template", `{"x": "<w>"}`},
+			"error: invalid --input-template: unknown variable <w>"},
+		{"header path", []string{"--target-header", "X-A=$.a["},
+			`error: invalid --target-header "X-A": invalid JSON path "$.a["`},
+		{"path value", []string{"--path-value", "$.a["},
+			`error: invalid --path-value (number 1): invalid JSON path "$.a["`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeConfig{}
+			c := newCLI(t, f)
+			args := append([]string{"rule", "create", "r", "--pattern", `{"type":["a"]}`,
+				"--target", "hook"}, tt.args...)
+			r := c.run(args...)
+			r.wantCode(t, exitUsage)
+
+			if !strings.HasPrefix(r.stderr, tt.want) {
+				t.Errorf("stderr = %q, want it to start with %q", r.stderr, tt.want)
+			}
+			if strings.Contains(r.stderr, "the input template:") {
+				t.Errorf("stderr = %q, want the input template named once, as the flag", r.stderr)
+			}
+			if n := f.requestCount(); n != 0 {
+				t.Errorf("requests = %d, want 0", n)
+			}
+		})
 	}
 }
