@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
@@ -148,7 +150,7 @@ func newBusDeleteCommand(a *app) *cobra.Command {
 
 			_, err = client.DeleteBus(ctx, &v1.DeleteBusRequest{Name: args[0]})
 			if err != nil {
-				return err
+				return withPreconditionHint(err, busInUseHint(args[0]))
 			}
 			return a.printDeleted("bus", args[0])
 		},
@@ -167,4 +169,13 @@ func (a *app) printBus(b *v1.Bus) error {
 	t.field("created", formatTime(b.GetCreateTime()))
 	t.field("updated", formatTime(b.GetUpdateTime()))
 	return t.flush()
+}
+
+// busInUseHint is the hint for a bus that cannot be deleted because it
+// has rules. The default bus cannot be deleted at all, so it gets none.
+func busInUseHint(name string) string {
+	if name == "default" {
+		return ""
+	}
+	return fmt.Sprintf("`switchyard rule delete RULE --bus %s` deletes one of its rules", name)
 }

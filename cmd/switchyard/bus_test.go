@@ -123,7 +123,6 @@ func TestStatusHints(t *testing.T) {
 	}{
 		{codes.NotFound, "`switchyard bus list` shows what exists", exitFailure},
 		{codes.AlreadyExists, "use update", exitFailure},
-		{codes.FailedPrecondition, "refers to", exitFailure},
 		// Without field violations the message is all there is, but
 		// the input is still at fault.
 		{codes.InvalidArgument, "fix the value", exitUsage},
@@ -249,5 +248,16 @@ func TestHelpExitsZero(t *testing.T) {
 		if !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("run(%q) stdout = %q, want help", args, r.stdout)
 		}
+	}
+}
+
+func TestFailedPreconditionHasNoGenericHint(t *testing.T) {
+	f := &fakeConfig{err: status.Error(codes.FailedPrecondition, "the server message")}
+	c := newCLI(t, f)
+
+	r := c.run("bus", "create", "orders")
+	r.wantCode(t, exitFailure)
+	if r.stderr != "error: the server message\n" {
+		t.Errorf("stderr = %q, want the server message alone", r.stderr)
 	}
 }

@@ -212,7 +212,9 @@ func newConnectionDeleteCommand(a *app) *cobra.Command {
 
 			_, err = client.DeleteConnection(ctx, &v1.DeleteConnectionRequest{Name: args[0]})
 			if err != nil {
-				return err
+				return withPreconditionHint(err,
+					"`switchyard destination update NAME --connection OTHER` points an API destination "+
+						"at another connection")
 			}
 			return a.printDeleted("connection", args[0])
 		},

@@ -11,6 +11,10 @@ import (
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
+// missingConnectionHint is the hint for a destination whose --connection
+// does not exist.
+const missingConnectionHint = "`switchyard connection list` shows the connections"
+
 const destinationLong = `An API destination is an HTTP endpoint: a URL, a method and the
 connection whose credentials sign each call. Path segments of the URL that
 are "*" are filled per rule target with --path-value.
@@ -70,7 +74,7 @@ func newDestinationCreateCommand(a *app) *cobra.Command {
 			req := &v1.CreateApiDestinationRequest{ApiDestination: d}
 			d, err = client.CreateApiDestination(ctx, req)
 			if err != nil {
-				return withFlags(err, destinationFieldFlag)
+				return withFlags(withPreconditionHint(err, missingConnectionHint), destinationFieldFlag)
 			}
 			return a.printDestination(d)
 		},
@@ -162,7 +166,7 @@ func newDestinationUpdateCommand(a *app) *cobra.Command {
 			req := &v1.UpdateApiDestinationRequest{ApiDestination: d}
 			d, err = client.UpdateApiDestination(ctx, req)
 			if err != nil {
-				return withFlags(err, destinationFieldFlag)
+				return withFlags(withPreconditionHint(err, missingConnectionHint), destinationFieldFlag)
 			}
 			return a.printDestination(d)
 		},
@@ -186,7 +190,8 @@ func newDestinationDeleteCommand(a *app) *cobra.Command {
 
 			req := &v1.DeleteApiDestinationRequest{Name: args[0]}
 			if _, err := client.DeleteApiDestination(ctx, req); err != nil {
-				return err
+				return withPreconditionHint(err, "`switchyard rule update RULE --bus BUS "+
+					"--target DESTINATION...` gives a rule exactly the targets listed")
 			}
 			return a.printDeleted("destination", args[0])
 		},

@@ -149,7 +149,10 @@ func (a *app) statusHint(code codes.Code, noun string) string {
 	case codes.AlreadyExists:
 		return "it exists already; use update to change it"
 	case codes.FailedPrecondition:
-		return "it refers to an object that is missing, or others still refer to it"
+		// The code covers both a missing object and one that others still
+		// use, so each command attaches its own hint (withPreconditionHint),
+		// and the service's message, which names the fix, stands alone.
+		return ""
 	case codes.InvalidArgument:
 		return "fix the value named in the message; --help lists the flags"
 	case codes.Aborted:
@@ -164,4 +167,15 @@ func (a *app) statusHint(code codes.Code, noun string) string {
 	default:
 		return ""
 	}
+}
+
+// withPreconditionHint attaches hint to a FailedPrecondition status of
+// the config service and returns other errors unchanged. An empty hint
+// leaves the service's message without one.
+func withPreconditionHint(err error, hint string) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.FailedPrecondition || hint == "" {
+		return err
+	}
+	return hintError{err: errors.New(st.Message()), hint: hint}
 }

@@ -6,6 +6,11 @@ import (
 	v1 "github.com/switchyard-dev/switchyard/proto/switchyard/v1"
 )
 
+// missingRuleObjectHint is the hint for a rule whose --bus or --target
+// does not exist.
+const missingRuleObjectHint = "`switchyard bus list` and `switchyard destination list` " +
+	"show the buses and API destinations"
+
 const ruleLong = `A rule sends the events of a bus that match its event pattern to one to
 five targets. Each target calls an API destination; its id is the
 destination's name.
@@ -59,7 +64,7 @@ func newRuleCreateCommand(a *app) *cobra.Command {
 
 			r, err = client.CreateRule(ctx, &v1.CreateRuleRequest{Rule: r})
 			if err != nil {
-				return withFlags(err, ruleFieldFlag)
+				return withFlags(withPreconditionHint(err, missingRuleObjectHint), ruleFieldFlag)
 			}
 			return a.printRule(r)
 		},
@@ -157,7 +162,7 @@ func newRuleUpdateCommand(a *app) *cobra.Command {
 			}
 			r, err = client.UpdateRule(ctx, &v1.UpdateRuleRequest{Rule: r})
 			if err != nil {
-				return withFlags(err, ruleFieldFlag)
+				return withFlags(withPreconditionHint(err, missingRuleObjectHint), ruleFieldFlag)
 			}
 			return a.printRule(r)
 		},
