@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"time"
 
@@ -22,6 +23,15 @@ NATS and over the config service's gRPC API. The secret key that encrypts
 stored credentials and the internal token that guards the credential
 resolver are created on first start as files with mode 0600 in the data
 folder, unless SWITCHYARD_SECRET_KEY or SWITCHYARD_INTERNAL_TOKEN is set.`
+
+// Default listen addresses of switchyard dev, which the CLI's --server
+// and --ingest-url defaults point at.
+const (
+	defaultNATSListen    = "127.0.0.1:7722"
+	defaultConfigListen  = "127.0.0.1:7701"
+	defaultIngestListen  = "127.0.0.1:7700"
+	defaultMetricsListen = "127.0.0.1:7710"
+)
 
 // devFlags are the flags of switchyard dev.
 type devFlags struct {
@@ -50,11 +60,11 @@ func newDevCommand(a *app) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&f.dataDir, "data-dir", a.envOr("SWITCHYARD_DATA_DIR", "data"),
 		"folder for JetStream data, the secret key and the internal token (env SWITCHYARD_DATA_DIR)")
-	fs.StringVar(&f.natsListen, "nats-listen", "127.0.0.1:7722",
+	fs.StringVar(&f.natsListen, "nats-listen", defaultNATSListen,
 		"address of the embedded NATS server; unused when NATS_URL is set")
-	fs.StringVar(&f.configListen, "config-listen", "127.0.0.1:7701", "address of the config gRPC API")
-	fs.StringVar(&f.ingestListen, "ingest-listen", "127.0.0.1:7700", "address of the ingest HTTP API")
-	fs.StringVar(&f.metricsListen, "metrics-listen", "127.0.0.1:7710",
+	fs.StringVar(&f.configListen, "config-listen", defaultConfigListen, "address of the config gRPC API")
+	fs.StringVar(&f.ingestListen, "ingest-listen", defaultIngestListen, "address of the ingest HTTP API")
+	fs.StringVar(&f.metricsListen, "metrics-listen", defaultMetricsListen,
 		"address of /metrics, /healthz and /readyz")
 	fs.StringVar(&f.prefix, "prefix", a.getenv("SWITCHYARD_PREFIX"),
 		"prefix of every stream, subject and bucket name, to share a NATS server (env SWITCHYARD_PREFIX)")
@@ -76,6 +86,9 @@ func (a *app) runDev(cmd *cobra.Command, f *devFlags) error {
 	logger, err := telemetry.NewLogger(a.err, f.logFormat, level)
 	if err != nil {
 		return usagef("invalid --log-format: %v", err)
+	}
+	if err := f.checkListen(a.getenv("NATS_URL") == ""); err != nil {
+		return err
 	}
 	if err := checkEventsMaxAge(f.eventsMaxAge); err != nil {
 		return err
@@ -132,7 +145,8 @@ func (a *app) printListening(s *stack.Stack, f *devFlags) {
 }
 
 // resolveReplicas takes --replicas from the environment unless the flag
-// was given, and rejects a count that JetStream cannot keep.
+// was given, and rejects a count that JetStream cannot keep, such as more
+// than 1 on the embedded server.
 func (a *app) resolveReplicas(cmd *cobra.Command, f *devFlags) error {
 	if !cmd.Flags().Changed("replicas") {
 		n, err := jsstreams.DefaultReplicas(a.getenv)
@@ -143,6 +157,33 @@ func (a *app) resolveReplicas(cmd *cobra.Command, f *devFlags) error {
 	}
 	if err := jsstreams.CheckReplicas(f.replicas); err != nil {
 		return usageError{err: err}
+	}
+	if f.replicas > 1 && a.getenv("NATS_URL") == "" {
+		return usagef("invalid --replicas %d (env %s): the embedded NATS server is a single "+
+			"server, so use --replicas 1 or set NATS_URL to a cluster", f.replicas, jsstreams.EnvReplicas)
+	}
+	return nil
+}
+
+// checkListen rejects a listen flag that is not host:port before
+// anything starts. The NATS address counts only for the embedded server.
+func (f *devFlags) checkListen(embedded bool) error {
+	flags := []struct{ name, value, example string }{
+		{"config-listen", f.configListen, defaultConfigListen},
+		{"ingest-listen", f.ingestListen, defaultIngestListen},
+		{"metrics-listen", f.metricsListen, defaultMetricsListen},
+	}
+	if embedded {
+		flags = append(flags, struct{ name, value, example string }{
+			"nats-listen", f.natsListen, defaultNATSListen})
+	}
+	for _, flag := range flags {
+		_, port, err := net.SplitHostPort(flag.value)
+		if err == nil && (port == "0" || validPort(port)) {
+			continue
+		}
+		return usagef("invalid --%s %q: want host:port, such as %s (port 0 picks a free port)",
+			flag.name, flag.value, flag.example)
 	}
 	return nil
 }

@@ -209,6 +209,9 @@ func jsonString(s string) json.RawMessage {
 // answer other than 200 is returned as a response when it has the ingest
 // service's JSON shape, and as an error otherwise.
 func (a *app) putEvent(ctx context.Context, bus string, body []byte) (*ingestResponse, error) {
+	if err := checkIngestURL(a.ingestURL); err != nil {
+		return nil, err
+	}
 	target := strings.TrimRight(a.ingestURL, "/") + "/v1/buses/" + url.PathEscape(bus) + "/events"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {

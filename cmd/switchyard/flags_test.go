@@ -65,3 +65,57 @@ func TestGlobalFlagsOverrideEnvironment(t *testing.T) {
 	r := c.run("--server", addr, "bus", "get", "default")
 	r.wantCode(t, exitOK)
 }
+
+func TestGlobalAddressesCheckedBeforeCall(t *testing.T) {
+	tests := []struct {
+		name   string
+		server string
+		ingest string
+		args   []string
+		want   string
+	}{
+		{"server without port", "nonsense", "", []string{"bus", "list"},
+			`error: invalid --server "nonsense" (env SWITCHYARD_SERVER): want the config ` +
+				"service's host:port, such as 127.0.0.1:7701\n"},
+		{"server without host", ":7701", "", []string{"bus", "list"}, `invalid --server ":7701"`},
+		{"server port not a number", "localhost:http", "", []string{"bus", "list"},
+			`invalid --server "localhost:http"`},
+		{"ingest scheme", "", "ftp://x", []string{"events", "put", "--type", "a", "--source", "/s"},
+			`error: invalid --ingest-url "ftp://x" (env SWITCHYARD_INGEST_URL): want an http or ` +
+				"https URL with a host, such as http://127.0.0.1:7700\n"},
+		{"ingest without host", "", "http://", []string{"events", "put", "--type", "a", "--source", "/s"},
+			`invalid --ingest-url "http://"`},
+		{"ingest without scheme", "", "127.0.0.1:7700",
+			[]string{"events", "put", "--type", "a", "--source", "/s"}, `invalid --ingest-url "127.0.0.1:7700"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeConfig{}
+			c := newCLI(t, f)
+			if tt.server != "" {
+				c.server = tt.server
+			}
+			if tt.ingest != "" {
+				c.ingest = tt.ingest
+			}
+
+			// Through the environment variable, then through the flag.
+			for _, args := range [][]string{
+				tt.args,
+				append([]string{"--server", c.server, "--ingest-url", c.ingest}, tt.args...),
+			} {
+				r := c.run(args...)
+				r.wantCode(t, exitUsage)
+				if !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("stderr = %q, want %q", r.stderr, tt.want)
+				}
+				if strings.Contains(r.stderr, "hint:") {
+					t.Errorf("stderr = %q, want no hint that the server is down", r.stderr)
+				}
+			}
+			if n := f.requestCount(); n != 0 {
+				t.Errorf("requests = %d, want 0", n)
+			}
+		})
+	}
+}

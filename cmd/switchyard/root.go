@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +22,8 @@ import (
 // Defaults of the global flags; the environment variables named beside
 // each flag override them.
 const (
-	defaultServer    = "127.0.0.1:7701"
-	defaultIngestURL = "http://127.0.0.1:7700"
+	defaultServer    = defaultConfigListen
+	defaultIngestURL = "http://" + defaultIngestListen
 	defaultTimeout   = 10 * time.Second
 )
 
@@ -79,7 +82,7 @@ func newRootCommand(a *app) *cobra.Command {
 	flags.StringVar(&a.server, "server", a.envOr("SWITCHYARD_SERVER", defaultServer),
 		"config service gRPC address, host:port (env SWITCHYARD_SERVER)")
 	flags.StringVar(&a.ingestURL, "ingest-url", a.envOr("SWITCHYARD_INGEST_URL", defaultIngestURL),
-		"ingest service base URL (env SWITCHYARD_INGEST_URL)")
+		"ingest service base URL, http or https (env SWITCHYARD_INGEST_URL)")
 	flags.StringVarP(&a.output, "output", "o", "text", "output format: text or json")
 	flags.DurationVar(&a.timeout, "request-timeout", defaultTimeout,
 		"time limit of each call to a service")
@@ -176,6 +179,9 @@ func (a *app) checkGlobals() error {
 // made lazily, so a stopped server shows up as Unavailable on the call.
 func (a *app) configClient() (v1.ConfigServiceClient, error) {
 	if a.conn == nil {
+		if err := checkServer(a.server); err != nil {
+			return nil, err
+		}
 		conn, err := configclient.Dial(a.server)
 		if err != nil {
 			return nil, usagef("invalid --server %q: %v", a.server, err)
@@ -183,6 +189,34 @@ func (a *app) configClient() (v1.ConfigServiceClient, error) {
 		a.conn = conn
 	}
 	return v1.NewConfigServiceClient(a.conn), nil
+}
+
+// checkServer rejects a --server value that is not host:port, which
+// gRPC would otherwise resolve as a name and fail on only at the call.
+func checkServer(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && host != "" && validPort(port) {
+		return nil
+	}
+	return usagef("invalid --server %q (env SWITCHYARD_SERVER): want the config service's "+
+		"host:port, such as %s", addr, defaultServer)
+}
+
+// checkIngestURL rejects an --ingest-url value that is not an http or
+// https URL with a host.
+func checkIngestURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return nil
+	}
+	return usagef("invalid --ingest-url %q (env SWITCHYARD_INGEST_URL): want an http or https "+
+		"URL with a host, such as %s", raw, defaultIngestURL)
+}
+
+// validPort reports whether text is a TCP port number from 1 to 65535.
+func validPort(text string) bool {
+	port, err := strconv.Atoi(text)
+	return err == nil && port >= 1 && port <= 65535
 }
 
 func (a *app) close() {
