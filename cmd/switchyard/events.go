@@ -233,13 +233,28 @@ func (a *app) putEvent(ctx context.Context, bus string, body []byte) (*ingestRes
 
 	var result ingestResponse
 	err = json.Unmarshal(data, &result)
-	if err == nil && len(result.Entries) == 0 && result.ErrorCode == ingestInvalidBusName {
-		return nil, usagef("invalid --bus: %s (%s)", result.ErrorMessage, result.ErrorCode)
+	if err == nil && len(result.Entries) == 0 && result.ErrorCode != "" {
+		return nil, requestRejected(result)
 	}
 	if err != nil || len(result.Entries) == 0 {
 		return nil, fmt.Errorf("put event: %s responded %s: %s", target, resp.Status, snippet(data))
 	}
 	return &result, nil
+}
+
+// requestRejected returns the error for a put that ingest rejected as a
+// whole, with its message in place of the HTTP response.
+func requestRejected(result ingestResponse) error {
+	switch result.ErrorCode {
+	case ingestInvalidBusName:
+		return usagef("invalid --bus: %s (%s)", result.ErrorMessage, result.ErrorCode)
+	case ingestUnknownBus:
+		return hintError{
+			err:  fmt.Errorf("put event: %s (%s)", result.ErrorMessage, result.ErrorCode),
+			hint: "`switchyard bus list` shows the buses that exist",
+		}
+	}
+	return fmt.Errorf("put event: %s (%s)", result.ErrorMessage, result.ErrorCode)
 }
 
 // printPut prints the event id, or the ingest response in JSON, and

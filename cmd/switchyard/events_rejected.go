@@ -17,6 +17,10 @@ const (
 	ingestInvalidBusName   = "InvalidBusName"
 )
 
+// ingestUnknownBus is the error code of a put to a bus that the config
+// service does not have.
+const ingestUnknownBus = "UnknownBus"
+
 // attributeFlags are the flags of events put that set a CloudEvents
 // attribute. The other attributes come only from --event.
 var attributeFlags = map[string]string{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -59,4 +60,17 @@ func TestFailedPreconditionHintsFitTheCase(t *testing.T) {
 		"--target", "hook")
 	r.wantCode(t, exitFailure)
 	wantHint(t, r, `bus "nope" not found; create it first`, missingRuleObjectHint)
+}
+
+func TestEventsPutUnknownBusShowsMessage(t *testing.T) {
+	s := startDevStack(t)
+
+	r := s.cli.run("events", "put", "--bus", "nope", "--type", "com.example.a", "--source", "/s")
+	r.wantCode(t, exitFailure)
+	wantHint(t, r, "put event: bus \"nope\" does not exist; create it with "+
+		"`switchyard bus create nope` (UnknownBus)",
+		"`switchyard bus list` shows the buses that exist")
+	if strings.Contains(r.stderr, "http://") || strings.Contains(r.stderr, "failed_entry_count") {
+		t.Errorf("stderr = %q, want no URL or response body", r.stderr)
+	}
 }
