@@ -39,7 +39,9 @@ An event id is unique only together with the event's source; --source
 shows only the deliveries of the event from that source.
 
 With --wait, poll until every delivery is final (delivered, dead_lettered
-or failed) and fail with exit status 1 when the time runs out first.
+or failed). The command then fails with exit status 1 when the time runs
+out first, or when any delivery ended dead_lettered or failed, so a
+script can wait for an event and check that it arrived.
 With no deliveries recorded, the command fails with exit status 1 and
 names the possible causes.`,
 		Args: exactArgs("EVENT_ID"),
@@ -59,13 +61,17 @@ names the possible causes.`,
 			if len(resp.GetDeliveries()) == 0 && !errors.Is(err, context.Canceled) {
 				return noDeliveriesError(id)
 			}
+			if err == nil && wait > 0 {
+				return unsuccessfulError(id, resp.GetDeliveries())
+			}
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&source, "source", "",
 		"only the deliveries of the event with this source attribute")
 	cmd.Flags().DurationVar(&wait, "wait", 0,
-		"poll until every delivery is final, for at most this long")
+		"poll until every delivery is final, for at most this long; exit status 1 "+
+			"when any ends dead_lettered or failed")
 	cmd.Flags().BoolVar(&showBody, "body", false, "also print each rendered request body")
 	return cmd
 }
@@ -92,6 +98,22 @@ func noDeliveriesError(e eventRef) error {
 		"it was rejected at ingest (an HTTP put returns the error, and over NATS it goes to rejected.BUS), "+
 		"the event id or --source is wrong, "+
 		"or its records expired (they are kept 7 days by default)", e)
+}
+
+// unsuccessfulError returns the error for final deliveries of which any
+// ended dead_lettered or failed, and nil when all were delivered.
+func unsuccessfulError(e eventRef, deliveries []*v1.Delivery) error {
+	var states []string
+	for _, d := range deliveries {
+		if d.GetState() != v1.DeliveryState_DELIVERY_STATE_DELIVERED {
+			states = append(states, enumText(d.GetState().String(), "DELIVERY_STATE_"))
+		}
+	}
+	if len(states) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d deliveries of event %s did not succeed (%s)",
+		len(states), len(deliveries), e, strings.Join(states, ", "))
 }
 
 // waitDeliveries reads the deliveries of an event until all are final or

@@ -157,3 +157,40 @@ func TestDeliveriesGetClosedCircuitQuiet(t *testing.T) {
 		t.Errorf("stdout = %q, want no circuit line for a closed circuit", r.stdout)
 	}
 }
+
+func TestDeliveriesWaitFailsUnlessDelivered(t *testing.T) {
+	for _, state := range []v1.DeliveryState{
+		v1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED,
+		v1.DeliveryState_DELIVERY_STATE_FAILED,
+	} {
+		t.Run(state.String(), func(t *testing.T) {
+			second := deliveredResponse().Deliveries[0]
+			second.TargetId = "notify"
+			second.State = state
+			resp := deliveredResponse()
+			resp.Deliveries = append(resp.Deliveries, second)
+			f := &fakeConfig{deliveries: []*v1.GetDeliveriesResponse{pendingResponse(), resp}}
+			c := newCLI(t, f)
+
+			r := c.run("deliveries", "get", "e1", "--wait", "10s")
+			r.wantCode(t, exitFailure)
+			name := enumText(state.String(), "DELIVERY_STATE_")
+			want := "error: 1 of 2 deliveries of event e1 did not succeed (" + name + ")\n"
+			if r.stderr != want {
+				t.Errorf("stderr = %q, want %q", r.stderr, want)
+			}
+			if !strings.Contains(r.stdout, "state:        "+name) {
+				t.Errorf("stdout = %q, want the deliveries printed", r.stdout)
+			}
+
+			// Without --wait the command shows the state and succeeds.
+			c.run("deliveries", "get", "e1").wantCode(t, exitOK)
+		})
+	}
+
+	help := newCLI(t, &fakeConfig{}).run("deliveries", "get", "--help")
+	help.wantCode(t, exitOK)
+	if !strings.Contains(help.stdout, "or when any delivery ended dead_lettered or failed") {
+		t.Errorf("deliveries get --help does not name the exit status:\n%s", help.stdout)
+	}
+}

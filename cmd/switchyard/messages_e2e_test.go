@@ -1,7 +1,10 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -72,5 +75,45 @@ func TestEventsPutUnknownBusShowsMessage(t *testing.T) {
 		"`switchyard bus list` shows the buses that exist")
 	if strings.Contains(r.stderr, "http://") || strings.Contains(r.stderr, "failed_entry_count") {
 		t.Errorf("stderr = %q, want no URL or response body", r.stderr)
+	}
+}
+
+func TestMaxAttemptsCountsRetriesAfterFirst(t *testing.T) {
+	var calls atomic.Int32
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+
+	s := startDevStack(t)
+	c := s.cli
+	createHookConnection(t, c)
+	c.run("destination", "create", "hook", "--url", down.URL+"/hook",
+		"--connection", "hook-connection").wantCode(t, exitOK)
+	r := c.run("rule", "create", "to-hook", "--bus", "default", "--pattern", pushPattern,
+		"--target", "hook", "--max-attempts", "2", "--backoff-base", "10ms", "--backoff-max", "20ms")
+	r.wantCode(t, exitOK)
+	if want := "retries:       up to 2 after the first attempt\n"; !strings.Contains(r.stdout, want) {
+		t.Errorf("rule create output = %q, want %q", r.stdout, want)
+	}
+	s.waitRuleLoaded(t, "default", "to-hook")
+
+	r = c.run("events", "put", "--bus", "default", "--type", "com.github.push",
+		"--source", pushSource, "--data", "@../../testdata/github-push-branch.json")
+	r.wantCode(t, exitOK)
+	id := trimLine(r.stdout)
+
+	// The delivery ends dead-lettered, so waiting for it fails.
+	r = c.run("deliveries", "get", id, "--wait", "30s")
+	r.wantCode(t, exitFailure)
+	if want := "error: 1 of 1 deliveries of event " + id + " did not succeed (dead_lettered)\n"; r.stderr != want {
+		t.Errorf("deliveries get --wait stderr = %q, want %q", r.stderr, want)
+	}
+	if !strings.Contains(r.stdout, "attempt 3:") || strings.Contains(r.stdout, "attempt 4:") {
+		t.Errorf("deliveries get output = %q, want exactly 3 attempts", r.stdout)
+	}
+	if got := calls.Load(); got != 3 {
+		t.Errorf("endpoint saw %d requests, want 3: the first attempt and 2 retries", got)
 	}
 }
