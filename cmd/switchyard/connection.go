@@ -236,7 +236,8 @@ func localFlagsChanged(cmd *cobra.Command, ignore ...string) bool {
 func (f *connectionFlags) register(fs *pflag.FlagSet, update bool) {
 	fs.StringVar(&f.description, "description", "", "what the connection is for")
 	fs.StringVar(&f.auth, "auth", "",
-		"authorization: basic, api_key or oauth_client_credentials (oauth for short)")
+		"authorization: basic, api_key or oauth_client_credentials (oauth for short); "+
+			"hyphens may replace the underscores")
 	fs.StringVar(&f.network, "network", "public",
 		"addresses calls may reach: public, or private to allow private ranges and loopback")
 

@@ -16,8 +16,13 @@ const (
 	authOAuth  = "oauth_client_credentials"
 )
 
-// authAliases maps the short forms that --auth accepts to the type names.
-var authAliases = map[string]string{"oauth": authOAuth}
+// authAliases maps the other forms that --auth accepts to the type names:
+// a short form and the spellings with hyphens, as the flags write them.
+var authAliases = map[string]string{
+	"oauth":                    authOAuth,
+	"api-key":                  authAPIKey,
+	"oauth-client-credentials": authOAuth,
+}
 
 // authFlags lists the flags that belong to each authorization type.
 var authFlags = map[string][]string{
@@ -238,7 +243,11 @@ func (f *connectionFlags) applyTokenParameters(a *app, o *v1.OAuthClientCredenti
 // missingSecret explains how to give a required secret; secret is the
 // stem of its flags, such as "password" for --password-env.
 func missingSecret(auth, secret string) error {
-	return usageError{err: fmt.Errorf("--auth %s needs a %s: use --%s-env VAR or --%s-stdin "+
-		"(a secret is never taken from a flag value)", auth, strings.ReplaceAll(secret, "-", " "),
-		secret, secret)}
+	noun := strings.ReplaceAll(secret, "-", " ")
+	article := "a"
+	if strings.ContainsRune("aeiou", rune(noun[0])) {
+		article = "an"
+	}
+	return usageError{err: fmt.Errorf("--auth %s needs %s %s: use --%s-env VAR or --%s-stdin "+
+		"(a secret is never taken from a flag value)", auth, article, noun, secret, secret)}
 }

@@ -96,6 +96,27 @@ func TestConnectionCreateAPIKey(t *testing.T) {
 	}
 }
 
+func TestConnectionCreateAuthWithHyphens(t *testing.T) {
+	f := &fakeConfig{}
+	c := newCLI(t, f)
+	c.env = map[string]string{"KEY": testSecret, "SECRET": testSecret}
+
+	r := c.run("connection", "create", "saas", "--auth", "api-key",
+		"--api-key-name", "X-API-Key", "--api-key-env", "KEY")
+	r.wantCode(t, exitOK)
+	if got := last[*v1.CreateConnectionRequest](t, f).GetConnection().GetApiKey().GetValue(); got != testSecret {
+		t.Errorf("api key value = %q, want the value of KEY", got)
+	}
+
+	r = c.run("connection", "create", "api", "--auth", "oauth-client-credentials",
+		"--token-url", "https://auth.example.com/token", "--client-id", "cid",
+		"--client-secret-env", "SECRET")
+	r.wantCode(t, exitOK)
+	if got := last[*v1.CreateConnectionRequest](t, f).GetConnection().GetOauthClientCredentials().GetClientId(); got != "cid" {
+		t.Errorf("oauth client id = %q, want cid", got)
+	}
+}
+
 func TestConnectionCreateOAuth(t *testing.T) {
 	f := &fakeConfig{}
 	c := newCLI(t, f)
@@ -160,6 +181,8 @@ func TestConnectionCreateInvalid(t *testing.T) {
 			nil, "\n", "standard input is empty"},
 		{"no password", []string{"--auth", "basic", "--username", "u"}, nil, "",
 			"use --password-env VAR or --password-stdin"},
+		{"no api key", []string{"--auth", "api-key", "--api-key-name", "X-Key"}, nil, "",
+			"--auth api_key needs an api key: use --api-key-env VAR or --api-key-stdin"},
 		{"no username", []string{"--auth", "basic", "--password-env", "P"},
 			map[string]string{"P": "x"}, "", "needs --username"},
 		{"flag of other auth", []string{"--auth", "basic", "--username", "u", "--api-key-name", "X"},

@@ -65,11 +65,12 @@ func newRuleTestTransformCommand(a *app) *cobra.Command {
 				return rejectedTestEvent(source, e)
 			}
 			now := time.Now()
-			stored, err := a.completeEvent(ev, now, source)
+			stored, filled, err := completeEvent(ev, now, source)
 			if err != nil {
 				return err
 			}
-			return a.testTransform(cmd, f, stored, render.Meta{EventID: ev.ID(), IngestTime: now})
+			meta := render.Meta{EventID: ev.ID(), IngestTime: now}
+			return a.testTransform(cmd, f, stored, filled, meta)
 		},
 	}
 	fs := cmd.Flags()
@@ -99,9 +100,11 @@ type namedValue struct {
 }
 
 // testTransform previews the requests of the rule's targets for the
-// completed event, whose id and ingest time meta holds.
+// completed event, whose id and ingest time meta holds. Once the rule is
+// found, it prints filled, the note on the attributes that
+// completeEvent filled, on standard error.
 func (a *app) testTransform(cmd *cobra.Command, f *transformFlags, stored []byte,
-	meta render.Meta) error {
+	filled string, meta render.Meta) error {
 	client, err := a.configClient()
 	if err != nil {
 		return err
@@ -116,6 +119,9 @@ func (a *app) testTransform(cmd *cobra.Command, f *transformFlags, stored []byte
 	targets, err := selectTargets(r, f.target)
 	if err != nil {
 		return err
+	}
+	if filled != "" {
+		fmt.Fprintln(a.err, filled)
 	}
 
 	meta.Bus, meta.Rule = r.GetBus(), r.GetName()
@@ -160,24 +166,26 @@ func selectTargets(r *v1.Rule, id string) ([]*v1.Target, error) {
 }
 
 // completeEvent fills a missing id and time of ev as ingest does for an
-// event put over HTTP, and returns the JSON that ingest would store. It
-// names the filled attributes on standard error, since the preview then
-// shows values that the event file does not contain.
-func (a *app) completeEvent(ev *event.Event, now time.Time, source string) ([]byte, error) {
+// event put over HTTP, and returns the JSON that ingest would store. The
+// note it returns names the filled attributes, or is "" when none was
+// missing, since the preview then shows values that the event file does
+// not contain.
+func completeEvent(ev *event.Event, now time.Time, source string) (stored []byte, note string, err error) {
 	missing := cloudevent.MissingAttributes(ev)
 	stored, e := cloudevent.Complete(ev, now, "")
 	if e != nil {
-		return nil, rejectedTestEvent(source, e)
+		return nil, "", rejectedTestEvent(source, e)
 	}
-	if len(missing) > 0 {
-		values := make([]string, len(missing))
-		for i, name := range missing {
-			values[i] = name + " " + filledValue(ev, name)
-		}
-		fmt.Fprintf(a.err, "filled the missing %s as ingest does: %s\n",
-			strings.Join(missing, " and "), strings.Join(values, ", "))
+	if len(missing) == 0 {
+		return stored, "", nil
 	}
-	return stored, nil
+	values := make([]string, len(missing))
+	for i, name := range missing {
+		values[i] = name + " " + filledValue(ev, name)
+	}
+	note = fmt.Sprintf("filled the missing %s as ingest does: %s",
+		strings.Join(missing, " and "), strings.Join(values, ", "))
+	return stored, note, nil
 }
 
 // rejectedTestEvent is the usage error for an event that ingest would

@@ -293,3 +293,24 @@ func TestRuleTestTransformDotSegment(t *testing.T) {
 		t.Errorf("stderr = %q, want %q, the error the rule engine gives", r.stderr, want)
 	}
 }
+
+func TestRuleTestTransformNoteAfterRuleFound(t *testing.T) {
+	event := `{"specversion":"1.0","source":"/github","type":"com.github.push",` +
+		`"data":{"repository":{"name":"app","owner":{"name":"org"}}}}`
+	c := newCLI(t, transformConfig())
+
+	r := c.run("rule", "test-transform", "--rule", "nope", "--event", event)
+	r.wantCode(t, exitFailure)
+	if !strings.HasPrefix(r.stderr, "error: ") {
+		t.Errorf("stderr = %q, want only the not-found error", r.stderr)
+	}
+	if strings.Contains(r.stderr, "filled the missing") {
+		t.Errorf("stderr = %q, want no note about the event of a rule that is not found", r.stderr)
+	}
+
+	r = c.run("rule", "test-transform", "--rule", "build-on-push", "--event", event)
+	r.wantCode(t, exitOK)
+	if !strings.HasPrefix(r.stderr, "filled the missing id and time as ingest does: id ") {
+		t.Errorf("stderr = %q, want the note on the filled id and time", r.stderr)
+	}
+}
