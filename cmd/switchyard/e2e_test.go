@@ -178,9 +178,10 @@ func TestWalkthroughStartsOneBuildPerEvent(t *testing.T) {
 	tagID := trimLine(r.stdout)
 	waitEventsHandled(t, s.NATSURL(), jsstreams.Topology{})
 
+	// The README describes this error and exit status as the expected result.
 	r = s.cli.run("deliveries", "get", tagID)
 	r.wantCode(t, exitFailure)
-	if !strings.Contains(r.stderr, "no deliveries recorded for event "+tagID) {
+	if !strings.HasPrefix(r.stderr, "error: no deliveries recorded for event "+tagID+". ") {
 		t.Errorf("deliveries get of the deleted tag: stderr = %q, want no deliveries", r.stderr)
 	}
 	if got := len(buildRequests(jenkins)); got != 2 {
