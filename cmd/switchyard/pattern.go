@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/switchyard-dev/switchyard/pkg/cloudevent"
 	"github.com/switchyard-dev/switchyard/pkg/pattern"
 )
 
@@ -81,7 +82,7 @@ func (a *app) testPattern(f *patternTestFlags) error {
 		return err
 	}
 
-	match, err := pattern.Matches(src, event)
+	match, err := matchEvent(src, event)
 	if errors.Is(err, pattern.ErrInvalidEvent) {
 		return usagef("invalid %s: %v", describeSource("event", f.event), err)
 	}
@@ -179,11 +180,21 @@ func testCase(line []byte) caseResult {
 		return caseResult{Error: "invalid case: want both \"pattern\" and \"event\""}
 	}
 
-	match, err := pattern.Matches(jsonText(c.Pattern), jsonText(c.Event))
+	match, err := matchEvent(jsonText(c.Pattern), jsonText(c.Event))
 	if err != nil {
 		return caseResult{Error: err.Error()}
 	}
 	return caseResult{Match: &match}
+}
+
+// matchEvent matches event against the pattern src. An event with a
+// number that a 64-bit float cannot hold is invalid, because ingest
+// rejects it and so no rule ever sees it.
+func matchEvent(src, event []byte) (bool, error) {
+	if e := cloudevent.CheckNumbers(event, "$"); e != nil {
+		return false, fmt.Errorf("%w: %s", pattern.ErrInvalidEvent, e.Message)
+	}
+	return pattern.Matches(src, event)
 }
 
 // jsonText returns the JSON text that raw contains as a string, or raw

@@ -24,6 +24,8 @@ func TestPatternTestExitCodes(t *testing.T) {
 		{"invalid pattern", `{"source":"app"}`, `{}`, exitUsage, "", "invalid --pattern: source:"},
 		{"pattern not JSON", `{"source"`, `{}`, exitUsage, "", "invalid --pattern: not valid JSON"},
 		{"event not object", `{"source":["app"]}`, `[1]`, exitUsage, "", "invalid --event: invalid event"},
+		{"number out of range", `{"n":[{"exists":true}]}`, `{"n":1e400}`, exitUsage, "",
+			"invalid --event: invalid event: the number 1e400 at $.n is out of the range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

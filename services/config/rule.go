@@ -198,9 +198,13 @@ func (s *Service) checkRuleReferences(ctx context.Context, r *v1.Rule) error {
 		}
 		want := wildcardSegments(d.GetUrl())
 		if got := len(t.GetPathValues()); got != want {
+			noun := "path values"
+			if got == 1 {
+				noun = "path value"
+			}
 			return invalidf(fieldIndex("rule.targets", i)+".path_values",
-				"the target has %d path values, but the URL %q of API destination %q has %d \"*\" "+
-					"segments; give one path value per \"*\"", got, d.GetUrl(), name, want)
+				"the target has %d %s, but the URL %q of API destination %q has %d \"*\" "+
+					"segments; give one path value per \"*\"", got, noun, d.GetUrl(), name, want)
 		}
 		if err := s.checkAPIKeyHeader(ctx, fieldIndex("rule.targets", i), t, d); err != nil {
 			return err
