@@ -172,6 +172,9 @@ func normalizeConnection(in *v1.Connection) (*v1.Connection, error) {
 		return nil, invalidf("connection.network",
 			"the network %d is not known; use PUBLIC or PRIVATE", c.GetNetwork())
 	}
+	if err := checkTokenURLNetwork(c); err != nil {
+		return nil, err
+	}
 
 	// Every write stores AUTHORIZED. Delivery records failures per
 	// revision in a bucket of its own, which reads merge in, so a write

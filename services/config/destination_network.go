@@ -62,6 +62,25 @@ func (s *Service) checkNetworkChange(ctx context.Context, stored, next *v1.Conne
 	return checkConnectionDestinations(next, using)
 }
 
+// checkTokenURLNetwork rejects an OAuth token URL whose host is a
+// literal non-public address or localhost on a public connection, where
+// delivery would refuse every token request. Other host names pass, as
+// in checkDestinationNetwork.
+func checkTokenURLNetwork(c *v1.Connection) error {
+	o := c.GetOauthClientCredentials()
+	if o == nil || c.GetNetwork() == v1.Network_NETWORK_PRIVATE {
+		return nil
+	}
+	host, kind := nonPublicURLHost(o.GetTokenUrl())
+	if kind == "" {
+		return nil
+	}
+	return invalidf("connection.oauth_client_credentials.token_url",
+		"the OAuth token URL host %s is a %s, which a connection on the public network "+
+			"cannot reach; use a public address, or --network private if the token endpoint "+
+			"is on your private network", host, kind)
+}
+
 // nonPublicURLHost returns the host of rawURL and its kind when the host
 // is a literal non-public address or localhost, else kind "".
 func nonPublicURLHost(rawURL string) (host, kind string) {

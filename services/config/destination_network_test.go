@@ -105,3 +105,44 @@ func wantField(t *testing.T, err error, field string) {
 		t.Errorf("field violation = %q, want %q", got, field)
 	}
 }
+
+func TestTokenURLNetwork(t *testing.T) {
+	h := startService(t)
+	ctx := testContext(t)
+	oauth := func(name, tokenURL string, network v1.Network) *v1.Connection {
+		return &v1.Connection{Name: name, Network: network,
+			Authorization: &v1.Connection_OauthClientCredentials{
+				OauthClientCredentials: &v1.OAuthClientCredentials{
+					TokenUrl: tokenURL, ClientId: "app", ClientSecret: "s3cret",
+				},
+			}}
+	}
+
+	_, err := h.api.CreateConnection(ctx, &v1.CreateConnectionRequest{
+		Connection: oauth("pub", "http://127.0.0.1:9/token", v1.Network_NETWORK_PUBLIC),
+	})
+	wantCode(t, err, codes.InvalidArgument, "127.0.0.1", "loopback address", "--network private")
+	wantField(t, err, "connection.oauth_client_credentials.token_url")
+
+	// A public connection on the default network is checked too.
+	_, err = h.api.CreateConnection(ctx, &v1.CreateConnectionRequest{
+		Connection: oauth("default-net", "https://10.1.2.3/token", v1.Network_NETWORK_UNSPECIFIED),
+	})
+	wantCode(t, err, codes.InvalidArgument, "10.1.2.3", "private address")
+
+	for _, c := range []*v1.Connection{
+		oauth("private", "http://127.0.0.1:9/token", v1.Network_NETWORK_PRIVATE),
+		oauth("named", "https://auth.example/token", v1.Network_NETWORK_PUBLIC),
+	} {
+		_, err := h.api.CreateConnection(ctx, &v1.CreateConnectionRequest{Connection: c})
+		if err != nil {
+			t.Errorf("create connection %s: %v, want it accepted", c.GetName(), err)
+		}
+	}
+
+	// Moving a connection with a loopback token URL to the public
+	// network fails the same way.
+	moved := oauth("private", "http://127.0.0.1:9/token", v1.Network_NETWORK_PUBLIC)
+	_, err = h.api.UpdateConnection(ctx, &v1.UpdateConnectionRequest{Connection: moved})
+	wantCode(t, err, codes.InvalidArgument, "127.0.0.1", "loopback address")
+}
