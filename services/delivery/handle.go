@@ -123,10 +123,11 @@ func extendAckWait(j job, log *slog.Logger) {
 // retryWithFreshCredentials drops the rejected OAuth token and resolves
 // the destination again after a rejected credential, which may have
 // been rotated or revoked since it was cached. It makes one more
-// attempt at once when the credential changed. Otherwise the rejection stays an ordinary failed attempt,
-// retried with backoff, so that a wrong password does not cost a second
-// failed login at once. It returns the last attempt, and whether the
-// service stopped during the call.
+// attempt at once when the credential changed. Otherwise the rejection
+// stays an ordinary failed attempt, retried with backoff, so that a
+// wrong password does not cost a second failed login at once. It
+// returns the last attempt, and whether the service stopped during the
+// call.
 func (s *Service) retryWithFreshCredentials(ctx context.Context, d *delivery,
 	last attemptResult) (attemptResult, bool) {
 	// The first attempt used up to a timeout of the ack wait, and the
