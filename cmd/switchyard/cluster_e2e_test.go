@@ -65,4 +65,17 @@ func TestClusterKeepsDeliveringWhenServerStops(t *testing.T) {
 	if got := len(buildRequests(jenkins)); got != 2 {
 		t.Errorf("Jenkins got %d build requests after the stop, want 2", got)
 	}
+
+	// Config lists its buckets through ephemeral consumers, which must
+	// land on the servers still up: a rule created now takes effect,
+	// and every list answers.
+	s.cli.run("rule", "create", "build-again", "--bus", "default",
+		"--pattern", pushPattern, "--target", "jenkins-build").wantCode(t, exitOK)
+	s.waitRuleLoaded(t, "default", "build-again")
+	for i := range 10 {
+		r := s.cli.run("--request-timeout", "5s", "rule", "list")
+		if r.code != exitOK {
+			t.Fatalf("rule list %d after the stop: exit %d: %s", i+1, r.code, r.stderr)
+		}
+	}
 }
