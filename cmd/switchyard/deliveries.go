@@ -281,7 +281,9 @@ func renderedRequestFields(t table, r *v1.DeliveryRequest, showBody bool) {
 	}
 	size := itoa(int32(len(r.GetBody()))) + " bytes"
 	if r.GetBodyTruncated() {
-		size = "over " + size + ", cut"
+		// The record keeps the start of a long body; the request that
+		// delivery sends carries all of it.
+		size = "first " + size + " kept in the record; the request carries the whole body"
 	}
 	t.field("  body", orDash(r.GetContentType())+", "+size)
 	if showBody {

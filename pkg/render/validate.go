@@ -195,8 +195,34 @@ func checkTemplate(field string, t *v1.InputTemplate, f format) error {
 				`or write \<%s> for the literal text`, ErrUnknownVariable, s.variable, s.variable)
 		}
 	}
+	if err := checkOtherPlaceholders(field, t, segments); err != nil {
+		return err
+	}
 	if f == formatJSON {
 		return checkTemplateJSON(field, segments)
+	}
+	return nil
+}
+
+// checkOtherPlaceholders rejects a template that writes a declared
+// variable in another template language's syntax, such as {{ref}} or
+// ${ref}, and never as <ref>: the text would be sent as it stands.
+// A variable that the template does not mention at all is allowed.
+func checkOtherPlaceholders(field string, t *v1.InputTemplate, segments []segment) error {
+	used := map[string]bool{}
+	for _, s := range segments {
+		used[s.variable] = true
+	}
+	for _, name := range sortedKeys(t.GetPaths()) {
+		if used[name] {
+			continue
+		}
+		for _, form := range []string{"{{" + name + "}}", "{{ " + name + " }}", "${" + name + "}"} {
+			if strings.Contains(t.GetTemplate(), form) {
+				return fieldErrorf(field, "%w: the template writes %s, which is sent as it "+
+					"stands; write the variable %q as <%s>", ErrUnknownVariable, form, name, name)
+			}
+		}
 	}
 	return nil
 }

@@ -174,6 +174,14 @@ func TestValidateTargetRejects(t *testing.T) {
 			wantText:  "unknown variable <branch>",
 		},
 		{
+			name: "variable in another syntax",
+			target: &v1.Target{Input: templateInput(map[string]string{"ref": "$.data.ref"},
+				`{"b": "{{ref}}"}`)},
+			want:      ErrUnknownVariable,
+			wantField: "input.template",
+			wantText:  `writes {{ref}}, which is sent as it stands; write the variable "ref" as <ref>`,
+		},
+		{
 			name:      "unknown built-in",
 			target:    &v1.Target{Input: templateInput(nil, `{"b": <switchyard.time>}`)},
 			want:      ErrUnknownVariable,
