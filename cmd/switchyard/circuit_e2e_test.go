@@ -1,27 +1,14 @@
 package main
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
 func TestCircuitShownByDestinationGet(t *testing.T) {
-	var calls atomic.Int32
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(down.Close)
-
-	s := startDevStack(t)
+	s, calls := startFailingHook(t)
 	c := s.cli
-	createHookConnection(t, c)
-	c.run("destination", "create", "hook", "--url", down.URL+"/hook",
-		"--connection", "hook-connection").wantCode(t, exitOK)
 	c.run("rule", "create", "to-hook", "--bus", "default", "--pattern", pushPattern,
 		"--target", "hook", "--backoff-base", "10ms", "--backoff-max", "20ms").wantCode(t, exitOK)
 	s.waitRuleLoaded(t, "default", "to-hook")

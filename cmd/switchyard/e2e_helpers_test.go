@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,6 +90,25 @@ func createHookConnection(t *testing.T, c cli) {
 	c.run("connection", "create", "hook-connection", "--auth", "basic",
 		"--username", "admin", "--password-env", "JENKINS_TOKEN",
 		"--network", "private").wantCode(t, exitOK)
+}
+
+// startFailingHook starts the dev stack and the destination "hook",
+// whose endpoint answers 503 to every call, and returns the stack and
+// the endpoint's call count.
+func startFailingHook(t *testing.T) (*devStack, *atomic.Int32) {
+	t.Helper()
+	calls := &atomic.Int32{}
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+
+	s := startDevStack(t)
+	createHookConnection(t, s.cli)
+	s.cli.run("destination", "create", "hook", "--url", down.URL+"/hook",
+		"--connection", "hook-connection").wantCode(t, exitOK)
+	return s, calls
 }
 
 // readTestdata reads a payload from the repository's testdata folder.

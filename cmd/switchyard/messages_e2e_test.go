@@ -1,10 +1,7 @@
 package main
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
@@ -79,18 +76,8 @@ func TestEventsPutUnknownBusShowsMessage(t *testing.T) {
 }
 
 func TestMaxAttemptsCountsRetriesAfterFirst(t *testing.T) {
-	var calls atomic.Int32
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		calls.Add(1)
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	t.Cleanup(down.Close)
-
-	s := startDevStack(t)
+	s, calls := startFailingHook(t)
 	c := s.cli
-	createHookConnection(t, c)
-	c.run("destination", "create", "hook", "--url", down.URL+"/hook",
-		"--connection", "hook-connection").wantCode(t, exitOK)
 	r := c.run("rule", "create", "to-hook", "--bus", "default", "--pattern", pushPattern,
 		"--target", "hook", "--max-attempts", "2", "--backoff-base", "10ms", "--backoff-max", "20ms")
 	r.wantCode(t, exitOK)
