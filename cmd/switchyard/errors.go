@@ -160,8 +160,10 @@ func (a *app) statusHint(code codes.Code, noun string) string {
 	case codes.Unavailable:
 		return fmt.Sprintf("is `switchyard dev` running? --server is %s", a.server)
 	case codes.DeadlineExceeded:
-		return fmt.Sprintf("no response within --request-timeout %s; is --server %s right?",
-			a.timeout, a.server)
+		// Config also times out while its NATS servers do not answer,
+		// so the address is only one of the causes.
+		return fmt.Sprintf("no response within --request-timeout %s; check that --server %s "+
+			"is right and that the config service and its NATS servers are up", a.timeout, a.server)
 	case codes.Unauthenticated, codes.PermissionDenied:
 		return "the config service rejected the caller's credentials"
 	default:
