@@ -254,7 +254,14 @@ func deliveryFields(t table, d *v1.Delivery, showBody bool) {
 	if d.GetRequest() != nil {
 		renderedRequestFields(t, d.GetRequest(), showBody)
 	}
-	for _, at := range d.GetAttempts() {
+	// A redrive starts counting attempts again, so a number that does
+	// not grow marks where the next redrive began.
+	redrive := int32(0)
+	for i, at := range d.GetAttempts() {
+		if i > 0 && at.GetNumber() <= d.GetAttempts()[i-1].GetNumber() {
+			redrive++
+			t.field("  redrive "+itoa(redrive), "attempts counted from 1 again")
+		}
 		t.field("  attempt "+itoa(at.GetNumber()), attemptText(at))
 	}
 	if d.GetNextAttemptTime() != nil && d.GetState() == v1.DeliveryState_DELIVERY_STATE_RETRYING {

@@ -59,6 +59,35 @@ func TestDeliveriesGetText(t *testing.T) {
 	}
 }
 
+func TestDeliveriesGetMarksRedrive(t *testing.T) {
+	resp := deliveredResponse()
+	d := resp.Deliveries[0]
+	first := d.Attempts[0]
+	d.Attempts = []*v1.Attempt{first, {Number: 2, StartTime: first.StartTime, Error: "timeout"},
+		d.Attempts[1]}
+	d.Attempts[2].Number = 1
+	d.RedriveCount = 1
+	f := &fakeConfig{deliveries: []*v1.GetDeliveriesResponse{resp}}
+	c := newCLI(t, f)
+
+	r := c.run("deliveries", "get", "e1")
+	r.wantCode(t, exitOK)
+
+	redrive := strings.Index(r.stdout, "redrive 1")
+	if redrive < 0 {
+		t.Fatalf("stdout = %q, want a redrive 1 line", r.stdout)
+	}
+	if second := strings.Index(r.stdout, "attempt 2"); second < 0 || second > redrive {
+		t.Errorf("stdout = %q, want attempt 2 before the redrive line", r.stdout)
+	}
+	if after := strings.LastIndex(r.stdout, "attempt 1"); after < redrive {
+		t.Errorf("stdout = %q, want attempt 1 again after the redrive line", r.stdout)
+	}
+	if got := strings.Count(r.stdout, "redrive 1"); got != 1 {
+		t.Errorf("stdout has %d redrive lines, want 1", got)
+	}
+}
+
 func TestDeliveriesGetEmpty(t *testing.T) {
 	f := &fakeConfig{}
 	c := newCLI(t, f)
