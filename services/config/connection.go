@@ -176,11 +176,16 @@ func normalizeConnection(in *v1.Connection) (*v1.Connection, error) {
 		return nil, err
 	}
 
-	// Every write stores AUTHORIZED. Delivery records failures per
-	// revision in a bucket of its own, which reads merge in, so a write
-	// also clears a DEAUTHORIZED state.
+	// Every write stores AUTHORIZED, or AUTHORIZING for OAuth until
+	// delivery has got a token. Delivery records outcomes per revision
+	// in a bucket of its own, which reads merge in, so a write also
+	// clears a DEAUTHORIZED state.
 	c.State = v1.ConnectionState_CONNECTION_STATE_AUTHORIZED
 	c.StateReason = ""
+	if c.GetOauthClientCredentials() != nil {
+		c.State = v1.ConnectionState_CONNECTION_STATE_AUTHORIZING
+		c.StateReason = "no token requested yet; delivery requests one on the first call"
+	}
 	c.Revision = 0
 	c.CreateTime = nil
 	c.UpdateTime = nil

@@ -16,8 +16,8 @@ import (
 // per connection in the connection state bucket. Delivery writes a
 // Connection with only name, revision, state and state_reason, and the
 // state applies only to that revision: an update gives the connection a
-// new revision, so it reads as AUTHORIZED until delivery reports on the
-// new credentials.
+// new revision, so it reads as stored (AUTHORIZED, or AUTHORIZING for
+// OAuth) until delivery reports on the new credentials.
 type connectionStates struct {
 	kv  jetstream.KeyValue
 	log *slog.Logger

@@ -273,6 +273,47 @@ func TestConnectionStateOfTokenEndpoint(t *testing.T) {
 	}
 }
 
+func TestOAuthConnectionAuthorizedAfterToken(t *testing.T) {
+	h := newHarness(t)
+	client := h.startConfig()
+	e := &oauthEndpoint{resource: func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}}
+	srv := serve(t, e.ServeHTTP)
+	conn := oauthConnection(srv.URL+"/token", v1.Network_NETWORK_PRIVATE)
+	conn.Revision = 0
+	ctx := context.Background()
+	created, err := client.CreateConnection(ctx, &v1.CreateConnectionRequest{Connection: conn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := created.GetState(); got != v1.ConnectionState_CONNECTION_STATE_AUTHORIZING {
+		t.Errorf("state before any token = %v, want AUTHORIZING", got)
+	}
+	_, err = client.CreateApiDestination(ctx, &v1.CreateApiDestinationRequest{
+		ApiDestination: &v1.ApiDestination{Name: "d", Url: srv.URL + "/hook",
+			Method: http.MethodPost, Connection: "oauth"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.config()
+	cfg.Resolver = h.realResolver
+	h.start(cfg)
+
+	task := newTask("d", "ev-token-ok")
+	h.publish(task)
+	h.waitState(task, v1.DeliveryState_DELIVERY_STATE_DELIVERED)
+
+	var got *v1.Connection
+	ok := poll(10*time.Second, func() bool {
+		got, err = client.GetConnection(ctx, &v1.GetConnectionRequest{Name: "oauth"})
+		return err == nil && got.GetState() == v1.ConnectionState_CONNECTION_STATE_AUTHORIZED
+	})
+	if !ok {
+		t.Fatalf("connection state after a delivered call = %v, want AUTHORIZED", got.GetState())
+	}
+}
+
 func TestRejectedPasswordWaitsForBackoff(t *testing.T) {
 	h := newHarness(t)
 	client := h.startConfig()

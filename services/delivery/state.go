@@ -18,8 +18,9 @@ import (
 // in the connection state bucket that config merges into the
 // connections it returns. A value is a Connection with only name,
 // revision, state and state_reason, and it applies to that revision
-// only, so an updated connection reads as authorized until delivery
-// reports on the new credentials.
+// only, so an updated connection reads as config stored it (authorized,
+// or authorizing for OAuth) until delivery reports on the new
+// credentials.
 //
 // The bucket is written only when the state changes. The last state
 // written or read is kept per connection, so a delivery whose state did
@@ -86,9 +87,12 @@ func (c *connectionStates) record(ctx context.Context, res attemptResult) {
 		c.log.Warn("read connection state failed", "connection", name, "error", err)
 		return
 	}
-	// No value reads as authorized. A newer revision has its own state,
-	// which an attempt with older credentials does not show.
-	unchanged := !found && want.state == v1.ConnectionState_CONNECTION_STATE_AUTHORIZED
+	// No value reads as the state config stored: authorized, except an
+	// OAuth connection, which reads as authorizing until a token works.
+	// A newer revision has its own state, which an attempt with older
+	// credentials does not show.
+	oauth := res.connection.GetOauthClientCredentials() != nil
+	unchanged := !found && !oauth && want.state == v1.ConnectionState_CONNECTION_STATE_AUTHORIZED
 	if unchanged || (found && (stored.revision > want.revision || stored == want)) {
 		c.remember(name, want)
 		return

@@ -87,6 +87,9 @@ const (
 	ConnectionState_CONNECTION_STATE_UNSPECIFIED  ConnectionState = 0
 	ConnectionState_CONNECTION_STATE_AUTHORIZED   ConnectionState = 1
 	ConnectionState_CONNECTION_STATE_DEAUTHORIZED ConnectionState = 2
+	// An OAuth connection whose current credentials have not yet got a
+	// token; delivery requests one on the first call.
+	ConnectionState_CONNECTION_STATE_AUTHORIZING ConnectionState = 3
 )
 
 // Enum value maps for ConnectionState.
@@ -95,11 +98,13 @@ var (
 		0: "CONNECTION_STATE_UNSPECIFIED",
 		1: "CONNECTION_STATE_AUTHORIZED",
 		2: "CONNECTION_STATE_DEAUTHORIZED",
+		3: "CONNECTION_STATE_AUTHORIZING",
 	}
 	ConnectionState_value = map[string]int32{
 		"CONNECTION_STATE_UNSPECIFIED":  0,
 		"CONNECTION_STATE_AUTHORIZED":   1,
 		"CONNECTION_STATE_DEAUTHORIZED": 2,
+		"CONNECTION_STATE_AUTHORIZING":  3,
 	}
 )
 
@@ -4609,11 +4614,12 @@ const file_switchyard_v1_config_proto_rawDesc = "" +
 	"\aNetwork\x12\x17\n" +
 	"\x13NETWORK_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eNETWORK_PUBLIC\x10\x01\x12\x13\n" +
-	"\x0fNETWORK_PRIVATE\x10\x02*w\n" +
+	"\x0fNETWORK_PRIVATE\x10\x02*\x99\x01\n" +
 	"\x0fConnectionState\x12 \n" +
 	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bCONNECTION_STATE_AUTHORIZED\x10\x01\x12!\n" +
-	"\x1dCONNECTION_STATE_DEAUTHORIZED\x10\x02*W\n" +
+	"\x1dCONNECTION_STATE_DEAUTHORIZED\x10\x02\x12 \n" +
+	"\x1cCONNECTION_STATE_AUTHORIZING\x10\x03*W\n" +
 	"\n" +
 	"ClientAuth\x12\x1b\n" +
 	"\x17CLIENT_AUTH_UNSPECIFIED\x10\x00\x12\x16\n" +
