@@ -381,30 +381,16 @@ then names the IDs that were not found and fails with exit status 1.`,
 			if err != nil {
 				return err
 			}
-			if len(sel.GetIds()) > 0 {
-				return a.purgeByID(cmd, sel)
-			}
-			client, err := a.configClient()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.callContext(cmd)
-			defer cancel()
-
-			resp, err := client.PurgeDeadLetters(ctx, &v1.PurgeDeadLettersRequest{Selector: sel})
-			if err != nil {
-				return err
-			}
-			return a.printPurged(resp)
+			return a.purge(cmd, sel)
 		},
 	}
 	f.register(cmd.Flags(), "purge")
 	return cmd
 }
 
-// purgeByID purges the dead letters that sel names by ID and fails,
-// after the output, when some ID was skipped.
-func (a *app) purgeByID(cmd *cobra.Command, sel *v1.DeadLetterSelector) error {
+// purge purges the dead letters that sel chooses and fails, after the
+// output, when some of the IDs it names were skipped.
+func (a *app) purge(cmd *cobra.Command, sel *v1.DeadLetterSelector) error {
 	ids, err := deadLetterIDs(sel.GetIds())
 	if err != nil {
 		return err

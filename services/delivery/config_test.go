@@ -128,10 +128,18 @@ func setPassword(client v1.ConfigServiceClient, password string) error {
 func waitConnectionState(t *testing.T, client v1.ConfigServiceClient,
 	want v1.ConnectionState) *v1.Connection {
 	t.Helper()
+	return waitNamedConnectionState(t, client, "conn", want)
+}
+
+// waitNamedConnectionState polls config until the connection name reads
+// as want, and returns it.
+func waitNamedConnectionState(t *testing.T, client v1.ConfigServiceClient, name string,
+	want v1.ConnectionState) *v1.Connection {
+	t.Helper()
 	var c *v1.Connection
 	ok := poll(10*time.Second, func() bool {
 		var err error
-		c, err = client.GetConnection(context.Background(), &v1.GetConnectionRequest{Name: "conn"})
+		c, err = client.GetConnection(context.Background(), &v1.GetConnectionRequest{Name: name})
 		return err == nil && c.GetState() == want
 	})
 	if !ok {
@@ -234,36 +242,13 @@ func TestConnectionStateOfTokenEndpoint(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}}
 	e.tokenStatus.Store(http.StatusBadRequest)
-	srv := serve(t, e.ServeHTTP)
-	conn := oauthConnection(srv.URL+"/token", v1.Network_NETWORK_PRIVATE)
-	conn.Revision = 0
-	ctx := context.Background()
-	_, err := client.CreateConnection(ctx, &v1.CreateConnectionRequest{Connection: conn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = client.CreateApiDestination(ctx, &v1.CreateApiDestinationRequest{
-		ApiDestination: &v1.ApiDestination{Name: "d", Url: srv.URL + "/hook",
-			Method: http.MethodPost, Connection: "oauth"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := h.config()
-	cfg.Resolver = h.realResolver
-	h.start(cfg)
+	startOAuthDestination(t, h, client, e)
 
 	task := newTask("d", "ev-token-400")
 	h.publish(task)
 	h.waitState(task, v1.DeliveryState_DELIVERY_STATE_RETRYING)
 
-	var got *v1.Connection
-	ok := poll(10*time.Second, func() bool {
-		got, err = client.GetConnection(ctx, &v1.GetConnectionRequest{Name: "oauth"})
-		return err == nil && got.GetState() == v1.ConnectionState_CONNECTION_STATE_DEAUTHORIZED
-	})
-	if !ok {
-		t.Fatalf("connection state = %v, want DEAUTHORIZED", got.GetState())
-	}
+	got := waitNamedConnectionState(t, client, "oauth", v1.ConnectionState_CONNECTION_STATE_DEAUTHORIZED)
 	want := "token request failed: status 400, error invalid_client"
 	if !strings.Contains(got.GetStateReason(), want) {
 		t.Errorf("state reason = %q, want it to contain %q", got.GetStateReason(), want)
@@ -279,6 +264,24 @@ func TestOAuthConnectionAuthorizedAfterToken(t *testing.T) {
 	e := &oauthEndpoint{resource: func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	}}
+	created := startOAuthDestination(t, h, client, e)
+	if got := created.GetState(); got != v1.ConnectionState_CONNECTION_STATE_AUTHORIZING {
+		t.Errorf("state before any token = %v, want AUTHORIZING", got)
+	}
+
+	task := newTask("d", "ev-token-ok")
+	h.publish(task)
+	h.waitState(task, v1.DeliveryState_DELIVERY_STATE_DELIVERED)
+	waitNamedConnectionState(t, client, "oauth", v1.ConnectionState_CONNECTION_STATE_AUTHORIZED)
+}
+
+// startOAuthDestination serves e, creates the private OAuth connection
+// "oauth" on its token path and the destination "d" on its /hook path,
+// starts delivery with the real resolver and returns the connection as
+// created.
+func startOAuthDestination(t *testing.T, h *harness, client v1.ConfigServiceClient,
+	e *oauthEndpoint) *v1.Connection {
+	t.Helper()
 	srv := serve(t, e.ServeHTTP)
 	conn := oauthConnection(srv.URL+"/token", v1.Network_NETWORK_PRIVATE)
 	conn.Revision = 0
@@ -286,9 +289,6 @@ func TestOAuthConnectionAuthorizedAfterToken(t *testing.T) {
 	created, err := client.CreateConnection(ctx, &v1.CreateConnectionRequest{Connection: conn})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if got := created.GetState(); got != v1.ConnectionState_CONNECTION_STATE_AUTHORIZING {
-		t.Errorf("state before any token = %v, want AUTHORIZING", got)
 	}
 	_, err = client.CreateApiDestination(ctx, &v1.CreateApiDestinationRequest{
 		ApiDestination: &v1.ApiDestination{Name: "d", Url: srv.URL + "/hook",
@@ -299,19 +299,7 @@ func TestOAuthConnectionAuthorizedAfterToken(t *testing.T) {
 	cfg := h.config()
 	cfg.Resolver = h.realResolver
 	h.start(cfg)
-
-	task := newTask("d", "ev-token-ok")
-	h.publish(task)
-	h.waitState(task, v1.DeliveryState_DELIVERY_STATE_DELIVERED)
-
-	var got *v1.Connection
-	ok := poll(10*time.Second, func() bool {
-		got, err = client.GetConnection(ctx, &v1.GetConnectionRequest{Name: "oauth"})
-		return err == nil && got.GetState() == v1.ConnectionState_CONNECTION_STATE_AUTHORIZED
-	})
-	if !ok {
-		t.Fatalf("connection state after a delivered call = %v, want AUTHORIZED", got.GetState())
-	}
+	return created
 }
 
 func TestRejectedPasswordWaitsForBackoff(t *testing.T) {
