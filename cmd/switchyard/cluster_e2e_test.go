@@ -68,7 +68,7 @@ func TestClusterKeepsDeliveringWhenServerStops(t *testing.T) {
 
 	// Config lists its buckets through ephemeral consumers, which must
 	// land on the servers still up: a rule created now takes effect,
-	// and every list answers.
+	// and every list succeeds.
 	s.cli.run("rule", "create", "build-again", "--bus", "default",
 		"--pattern", pushPattern, "--target", "jenkins-build").wantCode(t, exitOK)
 	s.waitRuleLoaded(t, "default", "build-again")

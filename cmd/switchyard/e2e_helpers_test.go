@@ -93,7 +93,7 @@ func createHookConnection(t *testing.T, c cli) {
 }
 
 // startFailingHook starts the dev stack and the destination "hook",
-// whose endpoint answers 503 to every call, and returns the stack and
+// whose endpoint responds with 503 to every call, and returns the stack and
 // the endpoint's call count.
 func startFailingHook(t *testing.T) (*devStack, *atomic.Int32) {
 	t.Helper()

@@ -151,7 +151,7 @@ func (a *app) statusHint(code codes.Code, noun string) string {
 	case codes.FailedPrecondition:
 		// The code covers both a missing object and one that others still
 		// use, so each command attaches its own hint (withPreconditionHint),
-		// and the service's message, which names the fix, stands alone.
+		// and the service's message, which names the fix, is shown alone.
 		return ""
 	case codes.InvalidArgument:
 		return "fix the value named in the message; --help lists the flags"
@@ -160,7 +160,7 @@ func (a *app) statusHint(code codes.Code, noun string) string {
 	case codes.Unavailable:
 		return fmt.Sprintf("is `switchyard dev` running? --server is %s", a.server)
 	case codes.DeadlineExceeded:
-		// Config also times out while its NATS servers do not answer,
+		// Config also times out while its NATS servers do not respond,
 		// so the address is only one of the causes.
 		return fmt.Sprintf("no response within --request-timeout %s; check that --server %s "+
 			"is right and that the config service and its NATS servers are up", a.timeout, a.server)

@@ -89,7 +89,7 @@ func invalidArgument(err error) []string {
 
 // flagOf names the flag for path: the command's, the one common to all
 // commands, or else the field path itself. It returns "" for a field
-// that the command knows no flag sets.
+// that no flag of the command sets.
 func flagOf(flags fieldFlags, path string) string {
 	if flags != nil {
 		if flag, found := flags(path); found {
@@ -211,7 +211,7 @@ var parameterFlags = map[v1.ParameterLocation][2]string{
 
 // connectionFieldFlag names the flags for the fields of c, the
 // connection a command sent. A parameter's flag depends on its location
-// and on whether it is secret, which only c tells.
+// and on whether it is secret, which only c records.
 func connectionFieldFlag(c *v1.Connection) fieldFlags {
 	return func(path string) (string, bool) {
 		const tokenParams = "connection.oauth_client_credentials.token_parameters"

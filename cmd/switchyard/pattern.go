@@ -189,7 +189,7 @@ func testCase(line []byte) caseResult {
 
 // matchEvent matches event against the pattern src. An event with a
 // number that a 64-bit float cannot hold is invalid, because ingest
-// rejects it and so no rule ever sees it.
+// rejects it and so no rule ever matches it.
 func matchEvent(src, event []byte) (bool, error) {
 	if e := cloudevent.CheckNumbers(event, "$"); e != nil {
 		return false, fmt.Errorf("%w: %s", pattern.ErrInvalidEvent, e.Message)

@@ -12,10 +12,10 @@ import (
 // the stored JSON.
 const MaxEventSize = 256 << 10
 
-// Complete checks the required attributes, fills a missing id (with
-// fallbackID, or a random UUID when that is empty) and a missing time
-// (with now), validates the event against CloudEvents 1.0 and returns
-// the JSON to store, which must fit MaxEventSize.
+// Complete checks the required attributes and fills a missing id with
+// fallbackID, or a random UUID when that is empty, and a missing time
+// with now. It then validates the event against CloudEvents 1.0 and
+// returns the JSON to store, which must fit MaxEventSize.
 func Complete(ev *event.Event, now time.Time, fallbackID string) ([]byte, *Error) {
 	if ev.SpecVersion() != event.CloudEventsVersionV1 {
 		return nil, InvalidSpecVersion(ev.SpecVersion())

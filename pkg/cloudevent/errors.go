@@ -86,7 +86,7 @@ func ParseSafely(parse func() error) (err error) {
 
 // SDKError describes an error of the CloudEvents SDK as an Error with
 // code, prefixed by what. A validation error names each attribute, so
-// it is an InvalidAttribute whatever code says.
+// it is an InvalidAttribute whatever the code is.
 func SDKError(code, what string, err error) *Error {
 	var invalid event.ValidationError
 	if errors.As(err, &invalid) {

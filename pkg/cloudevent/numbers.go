@@ -74,7 +74,7 @@ func numberError(n numberAt, root string) *Error {
 }
 
 // JSONKind names the kind of the JSON value that raw starts with, with
-// its article, such as "an array" or "null", for messages that say what
+// its article, such as "an array" or "null", for messages that name what
 // was sent instead of the expected kind. It looks at the first byte
 // only, so raw should be valid JSON.
 func JSONKind(raw []byte) string {

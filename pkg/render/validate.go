@@ -206,7 +206,7 @@ func checkTemplate(field string, t *v1.InputTemplate, f format) error {
 
 // checkOtherPlaceholders rejects a template that writes a declared
 // variable in another template language's syntax, such as {{ref}} or
-// ${ref}, and never as <ref>: the text would be sent as it stands.
+// ${ref}, and never as <ref>, because that text would be sent unchanged.
 // A variable that the template does not mention at all is allowed.
 func checkOtherPlaceholders(field string, t *v1.InputTemplate, segments []segment) error {
 	used := map[string]bool{}
@@ -219,8 +219,8 @@ func checkOtherPlaceholders(field string, t *v1.InputTemplate, segments []segmen
 		}
 		for _, form := range []string{"{{" + name + "}}", "{{ " + name + " }}", "${" + name + "}"} {
 			if strings.Contains(t.GetTemplate(), form) {
-				return fieldErrorf(field, "%w: the template writes %s, which is sent as it "+
-					"stands; write the variable %q as <%s>", ErrUnknownVariable, form, name, name)
+				return fieldErrorf(field, "%w: the template writes %s, which is sent "+
+					"unchanged; write the variable %q as <%s>", ErrUnknownVariable, form, name, name)
 			}
 		}
 	}

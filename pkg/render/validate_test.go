@@ -179,7 +179,7 @@ func TestValidateTargetRejects(t *testing.T) {
 				`{"b": "{{ref}}"}`)},
 			want:      ErrUnknownVariable,
 			wantField: "input.template",
-			wantText:  `writes {{ref}}, which is sent as it stands; write the variable "ref" as <ref>`,
+			wantText:  `writes {{ref}}, which is sent unchanged; write the variable "ref" as <ref>`,
 		},
 		{
 			name:      "unknown built-in",

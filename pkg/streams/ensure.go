@@ -161,8 +161,8 @@ func (t Topology) streamConfigs(o Options) []jetstream.StreamConfig {
 	replay.MaxAge = o.EventsMaxAge
 
 	// CHANGES keeps notices long enough for a consumer to catch up
-	// after a leader election or a reconnect; a service that was away
-	// longer reloads everything anyway.
+	// after a leader election or a reconnect. A service that was away
+	// longer relies on its reload after a reconnect or on cache expiry.
 	changes := stream(Changes, "")
 	changes.Subjects = []string{t.ChangesSubject()}
 	changes.MaxAge = changesMaxAge

@@ -54,7 +54,7 @@ type fieldError struct {
 	// field is the path of the field in the request message, such as
 	// api_destination.url or rule.targets[0].headers.
 	field string
-	// description says what is wrong in the words of the concept, such
+	// description describes what is wrong in the words of the concept, such
 	// as "the destination URL", never the field path, and how to fix it.
 	description string
 }

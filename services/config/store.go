@@ -79,7 +79,7 @@ func (b *bucket[T]) decode(entry jetstream.KeyValueEntry) (T, error) {
 // NOTE: the watch behind it creates an ephemeral consumer. On a
 // three-server cluster of nats-server 2.9.10 with one server stopped,
 // such lists timed out now and then, while gets, which read directly,
-// did not; on 2.15.3 every list answered in the same test.
+// did not. On 2.15.3 every list returned in the same test.
 func (b *bucket[T]) list(ctx context.Context, filter string) ([]T, error) {
 	w, err := b.kv.Watch(ctx, filter, jetstream.IgnoreDeletes())
 	if err != nil {

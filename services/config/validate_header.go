@@ -33,7 +33,7 @@ var transportHeaders = map[string]string{
 const hopByHop = "it is a hop-by-hop header that the HTTP client manages for each connection, " +
 	"and HTTP/2 requests fail or drop it"
 
-// userAgentReason says why User-Agent is rejected: delivery sets its
+// userAgentReason explains why User-Agent is rejected: delivery sets its
 // own User-Agent after the target headers and connection parameters.
 const userAgentReason = "delivery replaces it with its own User-Agent on every call"
 

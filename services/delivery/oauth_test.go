@@ -13,7 +13,7 @@ import (
 	"github.com/switchyard-dev/switchyard/services/delivery/retry"
 )
 
-// oauthEndpoint answers /token with tokenStatus when that is set, and
+// oauthEndpoint responds to /token with tokenStatus when that is set, and
 // else with a token: fixedToken when that is set, else tok-1, tok-2, ...
 // It passes other paths to resource.
 type oauthEndpoint struct {
